@@ -1,0 +1,16 @@
+# backup-collect — the project's verbs. `just --list` shows them.
+
+# Run the API on the embedded default (SQLite + local files under ./var).
+serve *ARGS:
+    uv run --locked backup-collect serve {{ARGS}}
+
+# Run every test (unit and integration).
+test *ARGS:
+    uv run --locked pytest {{ARGS}}
+
+# ruff, mypy --strict and the import-layer check.
+lint:
+    uv run --locked ruff check
+    uv run --locked ruff format --check
+    uv run --locked mypy
+    uv run --locked lint-imports

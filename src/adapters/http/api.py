@@ -1,0 +1,33 @@
+"""The Litestar application of the HTTP adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+
+from adapters.http.backups import upload_backup
+from adapters.http.errors import EXCEPTION_HANDLERS
+from adapters.http.health import health, ready
+from adapters.http.services import ApiServices
+
+
+def create_litestar(
+    services: ApiServices,
+    lifespan: Sequence[Callable[[Litestar], AbstractAsyncContextManager[Any]]] = (),
+) -> Litestar:
+    def provide_services() -> ApiServices:
+        return services
+
+    return Litestar(
+        route_handlers=[upload_backup, health, ready],
+        dependencies={"services": Provide(provide_services, sync_to_thread=False, use_cache=True)},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=list(lifespan),
+        openapi_config=OpenAPIConfig(title="backup-collect", version="0.1.0", path="/api/schema"),
+        signature_namespace={"ApiServices": ApiServices},
+    )

@@ -1,0 +1,33 @@
+"""HTTP Basic authentication of appliances: `system_key:system_secret`."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from domain.errors import Unauthenticated
+from domain.model import SystemIdentity
+from domain.ports import SystemDirectory
+
+
+def basic_credentials(header: str | None) -> tuple[str, str]:
+    """Split an `Authorization: Basic …` header; anything malformed is Unauthenticated."""
+    scheme, _, token = (header or "").partition(" ")
+    if scheme.lower() != "basic" or not token.strip():
+        raise Unauthenticated()
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise Unauthenticated() from None
+    key, colon, secret = decoded.partition(":")
+    if not colon or not key or not secret:
+        raise Unauthenticated()
+    return key, secret
+
+
+async def authenticate(directory: SystemDirectory, header: str | None) -> SystemIdentity:
+    key, secret = basic_credentials(header)
+    identity = await directory.authenticate(key, secret)
+    if identity is None:
+        raise Unauthenticated()
+    return identity

@@ -1,0 +1,46 @@
+"""Appliance routes under /api/systems/backups. Thin: parse, call a use case, shape the answer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Request, Response, post
+from litestar.di import NamedDependency
+from litestar.exceptions import InternalServerException
+
+from adapters.http.auth import authenticate
+from adapters.http.dto import BackupOut, Envelope
+from adapters.http.services import ApiServices
+from domain.errors import ClientGone
+from domain.model import Upload
+
+BACKUPS_PATH = "/api/systems/backups"
+
+
+async def _body(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except InternalServerException as exc:  # Litestar's word for an http.disconnect mid-body
+        raise ClientGone(str(exc.detail)) from exc
+
+
+# The ingest use case caps the stream itself and answers with the SPEC's envelope, so Litestar's
+# own body limit (10 MB by default, which would refuse every real backup) is lifted on this route.
+@post(BACKUPS_PATH, status_code=201, request_max_body_size=None)
+async def upload_backup(
+    request: Request[Any, Any, Any],
+    services: NamedDependency[ApiServices],
+) -> Response[Envelope]:
+    """Upload a GPG-encrypted configuration backup (the seed endpoint); the body is streamed."""
+    identity = await authenticate(services.directory, request.headers.get("authorization"))
+    upload = Upload(
+        filename_header=request.headers.get("x-filename"), declared_size=request.content_length, body=_body(request)
+    )
+    backup = await services.ingest(identity, upload)
+    return Response(
+        Envelope(code=201, message="backup stored", data=BackupOut.of(backup)),
+        status_code=201,
+        headers={"Location": f"{BACKUPS_PATH}/{backup.id}"},
+    )

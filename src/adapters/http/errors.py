@@ -1,0 +1,74 @@
+"""The one error table of the HTTP edge: domain and framework errors → status and envelope."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+
+from adapters.http.dto import Envelope, ErrorItem, ValidationData
+from domain.errors import (
+    ClientGone,
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+    Unavailable,
+)
+
+log = logging.getLogger(__name__)
+REALM = 'Basic realm="backup-collect", charset="UTF-8"'
+UNAVAILABLE_RETRY_AFTER = 30
+
+_SIMPLE: dict[type[DomainError], tuple[int, str]] = {
+    Forbidden: (403, "forbidden"),
+    NotFound: (404, "not found"),
+    Conflict: (409, "conflict"),
+    ClientGone: (400, "client disconnected"),
+}
+
+
+def envelope(status: int, message: str, data: Any = None, headers: dict[str, str] | None = None) -> Response[Envelope]:
+    return Response(Envelope(code=status, message=message, data=data), status_code=status, headers=headers)
+
+
+def domain_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope]:
+    if isinstance(exc, Unauthenticated):
+        return envelope(401, "invalid credentials", {}, {"WWW-Authenticate": REALM})
+    if isinstance(exc, InvalidInput):
+        data = ValidationData(errors=[ErrorItem(exc.key, exc.message, exc.value)], details=exc.details)
+        message = "payload too large" if exc.status == 413 else "validation failed"
+        return envelope(exc.status, message, data)
+    if isinstance(exc, RateLimited):
+        seconds = exc.retry_after
+        return envelope(429, "rate limit exceeded", {"retry_after_seconds": seconds}, {"Retry-After": str(seconds)})
+    if isinstance(exc, Unavailable):
+        log.warning("answering 503: %s", exc)
+        unavailable = {"dependency": exc.dependency, "retry_after_seconds": UNAVAILABLE_RETRY_AFTER}
+        return envelope(
+            503, f"{exc.dependency} unavailable", unavailable, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
+        )
+    for kind, (status, message) in _SIMPLE.items():
+        if isinstance(exc, kind):
+            return envelope(status, str(exc) or message, None)
+    return internal_error(_, exc)
+
+
+def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope]:
+    """Framework errors (unknown route, bad parameter, method) in the same envelope."""
+    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
+    data = {"errors": exc.extra} if exc.extra else None
+    return envelope(exc.status_code, str(exc.detail), data, exc.headers)
+
+
+def internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope]:
+    log.error("unhandled error", exc_info=exc)
+    return envelope(500, "internal error", None)
+
+
+EXCEPTION_HANDLERS = {DomainError: domain_error, HTTPException: http_error, Exception: internal_error}

@@ -1,0 +1,38 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from litestar import Response, get
+from litestar.di import NamedDependency
+
+from adapters.http.dto import Envelope
+from adapters.http.errors import UNAVAILABLE_RETRY_AFTER
+from adapters.http.services import ApiServices
+from domain.errors import DomainError
+
+
+@get("/api/health")
+async def health() -> Envelope:
+    """200 while the process lives."""
+    return Envelope(code=200, message="ok", data={"status": "ok"})
+
+
+@get("/api/ready")
+async def ready(services: NamedDependency[ApiServices]) -> Response[Envelope]:
+    """200 when the database and the object store answer, else 503 naming which failed."""
+    checks = {"database": services.catalog.ping, "object_store": services.objects.ping}
+    data: dict[str, str] = {}
+    for name, ping in checks.items():
+        try:
+            await ping()
+        except DomainError:
+            data[name] = "error"
+        else:
+            data[name] = "ok"
+    if all(state == "ok" for state in data.values()):
+        return Response(Envelope(code=200, message="ready", data=data))
+    return Response(
+        Envelope(code=503, message="not ready", data=data),
+        status_code=503,
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+    )

@@ -1,0 +1,69 @@
+"""In-memory BackupCatalog: the same ledger semantics as the SQL one, serialised by a lock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from domain.errors import CatalogUnavailable, NotFound
+from domain.ledger import plan_commit
+from domain.model import Backup, BackupState, Limits, Organization
+from domain.ports import OrgUsage
+
+
+class InMemoryBackupCatalog:
+    """`orgs` looks organizations up (shared with the in-memory directory)."""
+
+    def __init__(self, orgs: Callable[[str], Organization | None]) -> None:
+        self._orgs = orgs
+        self.rows: dict[str, Backup] = {}
+        self.used: dict[str, int] = {}
+        self._lock = asyncio.Lock()
+
+    async def org_usage(self, org_id: str) -> OrgUsage:
+        org = self._orgs(org_id)
+        if org is None:
+            raise NotFound(f"organization {org_id} not found")
+        return OrgUsage(used_bytes=self.used.get(org_id, 0), quota_override=org.quota_bytes)
+
+    async def stored_backups(self, system_id: str) -> list[Backup]:
+        return sorted(
+            (b for b in self.rows.values() if b.system_id == system_id and b.state is BackupState.STORED),
+            key=lambda b: b.id,
+        )
+
+    async def begin_upload(self, intent: Backup) -> None:
+        self.rows[intent.id] = replace(intent, state=BackupState.UPLOADING)
+
+    async def commit_upload(self, backup: Backup, limits: Limits) -> list[Backup]:
+        async with self._lock:
+            if backup.id not in self.rows:
+                raise CatalogUnavailable(f"intent {backup.id} vanished")
+            usage = await self.org_usage(backup.org_id)
+            victims = plan_commit(
+                stored=await self.stored_backups(backup.system_id),
+                incoming_size=backup.size,
+                used_bytes=usage.used_bytes,
+                quota_override=usage.quota_override,
+                limits=limits,
+            )
+            self.rows[backup.id] = replace(backup, state=BackupState.STORED)
+            for victim in victims:
+                self.rows[victim.id] = replace(victim, state=BackupState.DELETING)
+            self.used[backup.org_id] = usage.used_bytes - sum(v.size for v in victims) + backup.size
+            return victims
+
+    async def abort_upload(self, backup_id: str) -> None:
+        row = self.rows.get(backup_id)
+        if row is not None and row.state is BackupState.UPLOADING:
+            del self.rows[backup_id]
+
+    async def finish_deletion(self, backup_ids: Sequence[str]) -> None:
+        for backup_id in backup_ids:
+            row = self.rows.get(backup_id)
+            if row is not None and row.state is BackupState.DELETING:
+                del self.rows[backup_id]
+
+    async def ping(self) -> None:
+        return None

@@ -1,0 +1,45 @@
+"""In-memory SystemDirectory: for unit tests and the zero-setup demo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.credentials import verify_secret
+from domain.errors import Conflict, NotFound
+from domain.model import Organization, SystemIdentity
+
+
+@dataclass
+class _System:
+    identity: SystemIdentity
+    secret_hash: str
+    suspended: bool = False
+
+
+class InMemorySystemDirectory:
+    def __init__(self) -> None:
+        self.orgs: dict[str, Organization] = {}
+        self.systems: dict[str, _System] = {}
+
+    async def authenticate(self, system_key: str, secret: str) -> SystemIdentity | None:
+        system = self.systems.get(system_key)
+        ok = verify_secret(secret, system.secret_hash if system else None)
+        if system is None or not ok or system.suspended:
+            return None
+        return system.identity
+
+    async def create_org(self, org: Organization) -> None:
+        self.orgs[org.id] = org
+
+    async def get_org(self, org_id: str) -> Organization | None:
+        return self.orgs.get(org_id)
+
+    async def create_system(self, identity: SystemIdentity, secret_hash: str) -> None:
+        if identity.org_id not in self.orgs:
+            raise NotFound(f"organization {identity.org_id} not found")
+        if identity.system_key in self.systems:
+            raise Conflict(f"system {identity.system_key} exists")
+        self.systems[identity.system_key] = _System(identity, secret_hash)
+
+    def suspend(self, system_key: str, suspended: bool = True) -> None:
+        self.systems[system_key].suspended = suspended

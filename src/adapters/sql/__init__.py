@@ -1,0 +1,8 @@
+"""SQLAlchemy adapters: the system directory and the backup catalog on SQLite or PostgreSQL."""
+
+from adapters.sql.catalog import SqlBackupCatalog
+from adapters.sql.directory import SqlSystemDirectory
+from adapters.sql.engine import guarded, make_engine
+from adapters.sql.migrate import upgrade
+
+__all__ = ["SqlBackupCatalog", "SqlSystemDirectory", "guarded", "make_engine", "upgrade"]

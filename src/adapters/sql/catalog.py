@@ -1,0 +1,142 @@
+"""The BackupCatalog port on SQLAlchemy: backup rows and each organization's committed bytes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from adapters.sql._session import session_factory
+from adapters.sql.engine import guarded
+from adapters.sql.models import BackupRow, OrganizationRow
+from domain.errors import CatalogUnavailable, Conflict, NotFound
+from domain.ledger import plan_commit
+from domain.model import Backup, BackupState, Limits
+from domain.ports import OrgUsage
+
+
+class SqlBackupCatalog:
+    """Backup metadata in `backups`, usage in `organizations.used_bytes`.
+
+    Commits of one organization serialise on its row: `SELECT ... FOR UPDATE` on PostgreSQL, and on
+    SQLite every transaction starts with BEGIN IMMEDIATE (see `make_engine`). Every method raises
+    CatalogUnavailable when the database cannot be reached.
+    """
+
+    def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
+        """Args:
+        source: The engine to open sessions on, or a ready sessionmaker.
+        """
+        self._sessions = session_factory(source)
+
+    async def org_usage(self, org_id: str) -> OrgUsage:
+        """Committed bytes and quota override of an organization.
+
+        Raises:
+            NotFound: No organization has this id.
+        """
+        async with guarded(), self._sessions() as session:
+            org = await session.get(OrganizationRow, org_id)
+        if org is None:
+            raise NotFound(f"organization {org_id} not found")
+        return OrgUsage(used_bytes=org.used_bytes, quota_override=org.quota_bytes)
+
+    async def stored_backups(self, system_id: str) -> list[Backup]:
+        """The system's stored backups, oldest (lowest UUIDv7) first."""
+        async with guarded(), self._sessions() as session:
+            return await _stored(session, system_id)
+
+    async def begin_upload(self, intent: Backup) -> None:
+        """Insert `intent` as an *uploading* row, whatever state the value carries.
+
+        Raises:
+            Conflict: A row with this id or object key exists already.
+        """
+        row = BackupRow.from_domain(intent)
+        row.state = BackupState.UPLOADING.value
+        try:
+            async with guarded(), self._sessions.begin() as session:
+                session.add(row)
+        except IntegrityError as error:
+            raise Conflict(f"backup {intent.id} exists already") from error
+
+    async def commit_upload(self, backup: Backup, limits: Limits) -> list[Backup]:
+        """Mark the intent stored, mark retention victims *deleting* and account the bytes, atomically.
+
+        Args:
+            backup: The intent with its final size and sha256.
+            limits: The caps and default quota the commit must respect.
+
+        Returns:
+            The victims, now *deleting*, whose objects the caller erases.
+
+        Raises:
+            TooLarge: The org quota refuses the upload even after retention; nothing changed.
+            CatalogUnavailable: The database failed, or the intent row is gone (e.g. reaped).
+        """
+        async with guarded(), self._sessions.begin() as session:
+            # Lock the org first: every commit of the org queues here, so what we read next is final.
+            org = await session.scalar(
+                select(OrganizationRow).where(OrganizationRow.id == backup.org_id).with_for_update()
+            )
+            intent = await session.scalar(
+                select(BackupRow)
+                .where(BackupRow.id == backup.id, BackupRow.state == BackupState.UPLOADING.value)
+                .with_for_update()
+            )
+            if org is None or intent is None:
+                raise CatalogUnavailable(f"no upload intent {backup.id} to commit")
+            victims = plan_commit(
+                stored=await _stored(session, intent.system_id),
+                incoming_size=backup.size,
+                used_bytes=org.used_bytes,
+                quota_override=org.quota_bytes,
+                limits=limits,
+            )
+            # TooLarge above leaves the `begin()` block by exception, which rolls everything back.
+            intent.size = backup.size
+            intent.sha256 = backup.sha256
+            intent.state = BackupState.STORED.value
+            if victims:
+                await session.execute(
+                    update(BackupRow)
+                    .where(BackupRow.id.in_([v.id for v in victims]))
+                    .values(state=BackupState.DELETING.value)
+                )
+            org.used_bytes = org.used_bytes - sum(v.size for v in victims) + backup.size
+        return [replace(v, state=BackupState.DELETING) for v in victims]
+
+    async def abort_upload(self, backup_id: str) -> None:
+        """Delete the intent row if it is still *uploading*; anything else is left alone."""
+        async with guarded(), self._sessions.begin() as session:
+            await session.execute(
+                delete(BackupRow).where(BackupRow.id == backup_id, BackupRow.state == BackupState.UPLOADING.value)
+            )
+
+    async def finish_deletion(self, backup_ids: Sequence[str]) -> None:
+        """Delete the rows among `backup_ids` that are *deleting*; their bytes were uncounted already."""
+        if not backup_ids:
+            return
+        async with guarded(), self._sessions.begin() as session:
+            await session.execute(
+                delete(BackupRow).where(
+                    BackupRow.id.in_(list(backup_ids)), BackupRow.state == BackupState.DELETING.value
+                )
+            )
+
+    async def ping(self) -> None:
+        """Raise CatalogUnavailable unless the database answers a trivial query."""
+        async with guarded(), self._sessions() as session:
+            await session.execute(select(1))
+
+
+async def _stored(session: AsyncSession, system_id: str) -> list[Backup]:
+    rows = await session.scalars(
+        select(BackupRow)
+        .where(BackupRow.system_id == system_id, BackupRow.state == BackupState.STORED.value)
+        .order_by(BackupRow.id)
+    )
+    return [row.to_domain() for row in rows]

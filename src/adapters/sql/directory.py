@@ -1,0 +1,85 @@
+"""The SystemDirectory port on SQLAlchemy: organizations, systems and their credentials."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from adapters.sql._session import session_factory
+from adapters.sql.engine import guarded
+from adapters.sql.models import OrganizationRow, SystemRow
+from domain.credentials import verify_secret
+from domain.errors import Conflict, NotFound
+from domain.model import Organization, SystemIdentity
+
+
+class SqlSystemDirectory:
+    """Organizations and systems in the `organizations` and `systems` tables.
+
+    Every method raises CatalogUnavailable when the database cannot be reached.
+    """
+
+    def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
+        """Args:
+        source: The engine to open sessions on, or a ready sessionmaker.
+        """
+        self._sessions = session_factory(source)
+
+    async def authenticate(self, system_key: str, secret: str) -> SystemIdentity | None:
+        """The identity of an active system whose secret matches, else None.
+
+        An unknown key still pays for one hash comparison, so timing does not reveal which keys exist.
+        """
+        async with guarded(), self._sessions() as session:
+            row = await session.scalar(select(SystemRow).where(SystemRow.system_key == system_key))
+        if not verify_secret(secret, row.secret_hash if row is not None else None):
+            return None
+        # verify_secret is False for a missing row; the check also narrows the type.
+        if row is None or row.suspended:
+            return None
+        return SystemIdentity(system_id=row.id, system_key=row.system_key, org_id=row.org_id)
+
+    async def create_org(self, org: Organization) -> None:
+        """Insert `org` with nothing used yet.
+
+        Raises:
+            Conflict: An organization with this id exists already.
+        """
+        try:
+            async with guarded(), self._sessions.begin() as session:
+                session.add(OrganizationRow(id=org.id, name=org.name, quota_bytes=org.quota_bytes, used_bytes=0))
+        except IntegrityError as error:
+            raise Conflict(f"organization {org.id} exists already") from error
+
+    async def get_org(self, org_id: str) -> Organization | None:
+        """The organization with this id, or None."""
+        async with guarded(), self._sessions() as session:
+            row = await session.get(OrganizationRow, org_id)
+        if row is None:
+            return None
+        return Organization(id=row.id, name=row.name, quota_bytes=row.quota_bytes)
+
+    async def create_system(self, identity: SystemIdentity, secret_hash: str) -> None:
+        """Insert an active system keeping only the salted hash of its secret.
+
+        Raises:
+            NotFound: The organization does not exist.
+            Conflict: The system key (or id) is taken.
+        """
+        try:
+            async with guarded(), self._sessions.begin() as session:
+                # Checked up front so an unknown org is NotFound on every backend, not an FK error.
+                if await session.get(OrganizationRow, identity.org_id) is None:
+                    raise NotFound(f"organization {identity.org_id} not found")
+                session.add(
+                    SystemRow(
+                        id=identity.system_id,
+                        system_key=identity.system_key,
+                        org_id=identity.org_id,
+                        secret_hash=secret_hash,
+                        suspended=False,
+                    )
+                )
+        except IntegrityError as error:
+            raise Conflict(f"system {identity.system_key} exists already") from error

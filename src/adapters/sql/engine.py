@@ -1,0 +1,116 @@
+"""Engine construction per backend, and the translation of connection failures into domain errors."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg.exceptions
+from sqlalchemy import event, exc
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from domain.errors import CatalogUnavailable
+
+# Long enough to ride out another writer's commit, short enough that a wedged database surfaces as 503.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Fail fast when PostgreSQL is unreachable, so readiness checks and uploads answer 503 promptly.
+PG_CONNECT_TIMEOUT_S = 10
+
+# Raised raw by asyncpg when SQLAlchemy has not wrapped them (e.g. during connection setup).
+_ASYNCPG_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+
+def make_engine(url: str) -> AsyncEngine:
+    """An async engine for `url`, tuned for its backend.
+
+    Args:
+        url: A SQLAlchemy URL, `sqlite+aiosqlite:///path` or `postgresql+asyncpg://...`.
+
+    Returns:
+        The engine. On SQLite the database's parent directory exists afterwards.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    if parsed.get_backend_name() == "postgresql":
+        return create_async_engine(
+            parsed,
+            pool_size=10,
+            max_overflow=10,
+            # Replicas outlive database restarts and idle-connection reaping by proxies.
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            connect_args={"timeout": PG_CONNECT_TIMEOUT_S},
+        )
+    return create_async_engine(parsed, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Take BEGIN away from the sqlite3 driver, which would otherwise defer it to the first write.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            # WAL lets readers proceed during a commit; synchronous stays FULL so a commit survives power loss.
+            cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front, so read-then-write commits serialise instead of
+        # failing with SQLITE_BUSY when two of them try to upgrade their read locks at once.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when `error` means the database cannot be reached or used right now.
+
+    Args:
+        error: Any exception raised while talking to the database.
+    """
+    if isinstance(error, exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        if isinstance(error, exc.OperationalError | exc.InterfaceError):
+            return True
+        return isinstance(error.orig, (*_ASYNCPG_CONNECTION_ERRORS, OSError))
+    # asyncio.TimeoutError is TimeoutError from 3.11 on; the pool's own timeout is SQLAlchemy's.
+    return isinstance(error, (OSError, TimeoutError, exc.TimeoutError, *_ASYNCPG_CONNECTION_ERRORS))
+
+
+@asynccontextmanager
+async def guarded() -> AsyncIterator[None]:
+    """Run a repository operation so that the domain never sees a library exception for an outage.
+
+    Raises:
+        CatalogUnavailable: The database could not be reached or failed mid-operation.
+    """
+    try:
+        yield
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:
+        if is_unavailable(error):
+            raise CatalogUnavailable(type(error).__name__) from error
+        raise

@@ -1,0 +1,127 @@
+"""Declarative models of the catalog schema.
+
+The Alembic revision in `migrations/versions` creates the same schema by hand; keep both in step.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import BigInteger, Boolean, DateTime, Dialect, ForeignKey, MetaData, String, Text, false
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from domain.model import Backup, BackupState
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend.
+
+    SQLite has no timezone type and hands back naive values, so we store naive UTC there and attach
+    UTC on the way out; PostgreSQL's `timestamptz` round-trips aware values already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            # A naive datetime is ambiguous; refusing it keeps bugs from being stored silently.
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the catalog tables."""
+
+    # Named constraints, as the hand-written revisions name them, so later autogenerate diffs stay quiet.
+    metadata = MetaData(naming_convention={"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s"})
+
+
+class OrganizationRow(Base):
+    """A tenant and its committed-bytes counter, the row every commit of the org locks."""
+
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    # None follows the default quota, 0 means no quota.
+    quota_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    used_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+
+
+class SystemRow(Base):
+    """An appliance: its key, its org and the salted hash of its secret."""
+
+    __tablename__ = "systems"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    system_key: Mapped[str] = mapped_column(String(64), unique=True)
+    org_id: Mapped[str] = mapped_column(Text, ForeignKey("organizations.id"), index=True)
+    secret_hash: Mapped[str] = mapped_column(Text)
+    suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+
+
+class BackupRow(Base):
+    """One backup's metadata, in state uploading (intent), stored or deleting."""
+
+    __tablename__ = "backups"
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    system_id: Mapped[str] = mapped_column(Text, ForeignKey("systems.id"), index=True)
+    org_id: Mapped[str] = mapped_column(Text, index=True)
+    object_key: Mapped[str] = mapped_column(Text, unique=True)
+    filename: Mapped[str] = mapped_column(Text)
+    envelope: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(Text)
+    mimetype: Mapped[str] = mapped_column(Text)
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+
+    @classmethod
+    def from_domain(cls, backup: Backup) -> BackupRow:
+        """The row recording `backup` as it stands."""
+        return cls(
+            id=backup.id,
+            system_id=backup.system_id,
+            org_id=backup.org_id,
+            object_key=backup.object_key,
+            filename=backup.filename,
+            envelope=backup.envelope,
+            size=backup.size,
+            sha256=backup.sha256,
+            mimetype=backup.mimetype,
+            uploaded_at=backup.uploaded_at,
+            state=backup.state.value,
+        )
+
+    def to_domain(self) -> Backup:
+        """The domain value of this row."""
+        return Backup(
+            id=self.id,
+            system_id=self.system_id,
+            org_id=self.org_id,
+            object_key=self.object_key,
+            filename=self.filename,
+            envelope=self.envelope,
+            size=self.size,
+            sha256=self.sha256,
+            mimetype=self.mimetype,
+            uploaded_at=self.uploaded_at,
+            state=BackupState(self.state),
+        )

@@ -1,0 +1,122 @@
+"""Settings from the environment, exactly as SPEC's table. A bad value is a SettingsError naming it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from domain.model import Limits
+
+_UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}
+_SIZE = re.compile(r"\s*(\d+)\s*([A-Za-z]*)\s*")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class SettingsError(ValueError):
+    """One line naming the variable and what is wrong with its value."""
+
+
+def parse_size(text: str) -> int:
+    """Plain bytes or IEC units: `2GiB`, `500 MiB`, `1048576`."""
+    match = _SIZE.fullmatch(text)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _UNITS:
+        raise ValueError(f"{text!r} is not a size: use bytes or IEC units (KiB, MiB, GiB, TiB)")
+    return int(match.group(1)) * _UNITS[unit]
+
+
+def format_size(size: int) -> str:
+    """The largest IEC unit that divides `size` exactly, else bytes."""
+    for unit, factor in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size and size % factor == 0:
+            return f"{size // factor}{unit}"
+    return f"{size}B"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    storage_url: str
+    rate_limit_storage_url: str
+    max_upload_size: int
+    max_per_system: int
+    max_size_per_system: int
+    max_size_per_org: int
+    rate_limit_per_minute: int
+    rate_limit_per_hour: int
+    require_openpgp: bool
+    append_only: bool
+    admin_token: str | None
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(
+            max_upload_size=self.max_upload_size,
+            max_per_system=self.max_per_system,
+            max_size_per_system=self.max_size_per_system,
+            max_size_per_org=self.max_size_per_org,
+            require_openpgp=self.require_openpgp,
+        )
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        read = _Reader(env)
+        data_dir = Path(read.text("BACKUP_DATA_DIR", "./var"))
+        return cls(
+            data_dir=data_dir,
+            database_url=read.text("BACKUP_DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / 'backups.db'}"),
+            storage_url=read.text("BACKUP_STORAGE_URL", f"file://{data_dir / 'objects'}"),
+            rate_limit_storage_url=read.text("BACKUP_RATE_LIMIT_STORAGE_URL", "memory://"),
+            max_upload_size=read.size("BACKUP_MAX_UPLOAD_SIZE", "2GiB", minimum=1),
+            max_per_system=read.integer("BACKUP_MAX_PER_SYSTEM", "10", minimum=1),
+            max_size_per_system=read.size("BACKUP_MAX_SIZE_PER_SYSTEM", "500MiB", minimum=1),
+            max_size_per_org=read.size("BACKUP_MAX_SIZE_PER_ORG", "100GiB", minimum=0),
+            rate_limit_per_minute=read.integer("BACKUP_RATE_LIMIT_PER_MINUTE", "6", minimum=0),
+            rate_limit_per_hour=read.integer("BACKUP_RATE_LIMIT_PER_HOUR", "60", minimum=0),
+            require_openpgp=read.boolean("BACKUP_REQUIRE_OPENPGP", "true"),
+            append_only=read.boolean("BACKUP_APPEND_ONLY", "false"),
+            admin_token=env.get("BACKUP_ADMIN_TOKEN") or None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    env: Mapping[str, str]
+
+    def text(self, name: str, default: str) -> str:
+        value = self.env.get(name, "").strip()
+        return value or default
+
+    def size(self, name: str, default: str, minimum: int) -> int:
+        value = self.text(name, default)
+        try:
+            size = parse_size(value)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {exc}") from None
+        return self._at_least(name, value, size, minimum)
+
+    def integer(self, name: str, default: str, minimum: int) -> int:
+        value = self.text(name, default)
+        if not value.isdigit():
+            raise SettingsError(f"{name}: {value!r} is not a whole number")
+        return self._at_least(name, value, int(value), minimum)
+
+    def boolean(self, name: str, default: str) -> bool:
+        value = self.text(name, default).lower()
+        if value not in _TRUE | _FALSE:
+            raise SettingsError(f"{name}: {value!r} is not true or false")
+        return value in _TRUE
+
+    @staticmethod
+    def _at_least(name: str, raw: str, value: int, minimum: int) -> int:
+        if value < minimum:
+            raise SettingsError(f"{name}: {raw!r} must be at least {minimum}")
+        return value

@@ -1,0 +1,80 @@
+"""Domain errors. The HTTP edge maps each to a status; the CLI to an exit code."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+
+class Unauthenticated(DomainError):
+    """Missing, malformed or wrong credentials, or a suspended system."""
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (append-only mode)."""
+
+
+class NotFound(DomainError):
+    """No such object visible to the caller."""
+
+
+class Conflict(DomainError):
+    """The thing to create exists already."""
+
+
+class InvalidInput(DomainError):
+    """A value failed validation: `key` names the field, `value` what was sent."""
+
+    status = 400
+
+    def __init__(self, key: str, message: str, value: str = "", details: dict[str, int] | None = None) -> None:
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+        self.value = value
+        self.details = details or {}
+
+
+class TooLarge(InvalidInput):
+    """A size cap or the organization's quota refuses the upload."""
+
+    status = 413
+
+
+class RateLimited(DomainError):
+    """The system spent its upload slots; it may retry after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"rate limit exceeded, retry after {retry_after}s")
+        self.retry_after = max(1, retry_after)
+
+
+class Unavailable(DomainError):
+    """A dependency (object store, database) failed; nothing was recorded."""
+
+    def __init__(self, dependency: str, detail: str = "") -> None:
+        super().__init__(f"{dependency} unavailable{': ' + detail if detail else ''}")
+        self.dependency = dependency
+
+
+class StoreUnavailable(Unavailable):
+    """The object store failed."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("object store", detail)
+
+
+class CatalogUnavailable(Unavailable):
+    """The database failed."""
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("database", detail)
+
+
+class ObjectMissing(DomainError):
+    """The object store has no object under that key."""
+
+
+class ClientGone(DomainError):
+    """The client disconnected before the body was complete."""

@@ -1,0 +1,138 @@
+"""The ingest use case: stream one backup into the store and account for it, or leave no trace."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+
+from domain import openpgp
+from domain.errors import DomainError, InvalidInput, RateLimited, StoreUnavailable, TooLarge
+from domain.ledger import plan_commit
+from domain.metering import MeteredBody
+from domain.model import Backup, BackupState, Limits, SystemIdentity, Upload
+from domain.naming import derive_name, object_key
+from domain.ports import BackupCatalog, Clock, Denied, IdFactory, ObjectStore, RateLimiter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestBackup:
+    """Follows the ingest protocol of ARCHITECTURE.md: header checks, rate limit, advisory quota,
+    sniff, intent row, stream, one atomic commit, then erase the retention victims' objects."""
+
+    catalog: BackupCatalog
+    objects: ObjectStore
+    limiter: RateLimiter
+    clock: Clock
+    ids: IdFactory
+    limits: Limits
+
+    async def __call__(self, who: SystemIdentity, upload: Upload) -> Backup:
+        cap = self.limits.effective_upload_cap
+        check_declared_size(upload.declared_size, cap)
+        decision = await self.limiter.acquire(who.system_key)
+        if isinstance(decision, Denied):
+            raise RateLimited(decision.retry_after)
+        await self._advisory_quota(who, upload.declared_size or 0)
+        body = aiter(upload.body)
+        head = await self._sniff(body)
+
+        uuid = self.ids.new_id()
+        name = derive_name(upload.filename_header, uuid)
+        backup_id = name.backup_id(uuid)
+        intent = Backup(
+            id=backup_id,
+            system_id=who.system_id,
+            org_id=who.org_id,
+            object_key=object_key(who.org_id, who.system_key, backup_id),
+            filename=name.filename,
+            envelope=name.envelope,
+            size=0,
+            sha256="",
+            mimetype=name.mimetype,
+            uploaded_at=self.clock.now(),
+            state=BackupState.UPLOADING,
+        )
+        await self.catalog.begin_upload(intent)
+        try:
+            stored = await self._store(intent, head, body, cap)
+            victims = await self.catalog.commit_upload(stored, self.limits)
+        except BaseException:
+            await self._discard(intent)
+            raise
+        await prune(self.catalog, self.objects, victims)
+        return stored
+
+    async def _advisory_quota(self, who: SystemIdentity, declared: int) -> None:
+        """Reject early from committed usage; the commit re-checks authoritatively."""
+        usage = await self.catalog.org_usage(who.org_id)
+        stored = await self.catalog.stored_backups(who.system_id)
+        plan_commit(
+            stored=stored,
+            incoming_size=declared,
+            used_bytes=usage.used_bytes,
+            quota_override=usage.quota_override,
+            limits=self.limits,
+        )
+
+    async def _sniff(self, body: AsyncIterator[bytes]) -> bytes:
+        head = b""
+        async for chunk in body:
+            head += chunk
+            if not openpgp.needed(head):
+                break
+        if not head:
+            raise InvalidInput("body", "empty body")
+        if self.limits.require_openpgp and not openpgp.looks_encrypted(head):
+            raise InvalidInput("body", "not an encrypted OpenPGP message", head[:16].hex())
+        return head
+
+    async def _store(self, intent: Backup, head: bytes, body: AsyncIterator[bytes], cap: int) -> Backup:
+        metered = MeteredBody(head, body, cap)
+        written = await self.objects.put(intent.object_key, aiter(metered))
+        if written != metered.size or not metered.sha256:
+            raise StoreUnavailable(f"store reports {written} bytes written, {metered.size} were sent")
+        return replace(intent, size=metered.size, sha256=metered.sha256, state=BackupState.STORED)
+
+    async def _discard(self, intent: Backup) -> None:
+        """Erase the object, then the intent row. If the store cannot erase it, the intent row stays
+        so the reaper and fsck find the object; it never counts as stored."""
+        try:
+            await self.objects.delete(intent.object_key)
+        except DomainError:
+            log.warning("could not discard %s; left for the reaper", intent.object_key)
+            return
+        try:
+            await self.catalog.abort_upload(intent.id)
+        except DomainError:
+            log.warning("could not forget intent %s; left for the reaper", intent.id)
+
+
+def check_declared_size(declared: int | None, cap: int) -> None:
+    """The cheap header checks, before any rate-limit slot is spent."""
+    if declared is None:
+        return
+    if declared > cap:
+        raise TooLarge("Content-Length", "exceeds the per-upload cap", str(declared), {"limit_bytes": cap})
+    if declared == 0:
+        raise InvalidInput("body", "empty body", "0")
+
+
+async def prune(catalog: BackupCatalog, objects: ObjectStore, victims: list[Backup]) -> None:
+    """Erase victims' objects, then their rows. A failure leaves rows *deleting* for the reaper;
+    they already count nowhere."""
+    done: list[str] = []
+    for victim in victims:
+        try:
+            await objects.delete(victim.object_key)
+        except DomainError:
+            log.warning("could not erase pruned %s; left for the reaper", victim.object_key)
+            continue
+        done.append(victim.id)
+    if done:
+        try:
+            await catalog.finish_deletion(done)
+        except DomainError:
+            log.warning("could not finish deletion of %s; left for the reaper", done)

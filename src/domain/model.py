@@ -1,0 +1,105 @@
+"""Value types of the backup domain: identities, backups, limits and usage."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+
+class BackupState(enum.StrEnum):
+    """Lifecycle of a backup row: an intent, a stored backup, or one being erased."""
+
+    UPLOADING = "uploading"
+    STORED = "stored"
+    DELETING = "deleting"
+
+
+@dataclass(frozen=True, slots=True)
+class SystemIdentity:
+    """The authenticated appliance; the only source of an object key's prefix."""
+
+    system_id: str
+    system_key: str
+    org_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    """A tenant. `quota_bytes` None follows the default quota; 0 means no quota."""
+
+    id: str
+    name: str
+    quota_bytes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewSystem:
+    """A freshly created system with its one-time plaintext secret."""
+
+    system_key: str
+    system_secret: str
+    org_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Backup:
+    """One backup's metadata. `id` is `<uuidv7><ext>`; ids order by upload time."""
+
+    id: str
+    system_id: str
+    org_id: str
+    object_key: str
+    filename: str
+    envelope: str
+    size: int
+    sha256: str
+    mimetype: str
+    uploaded_at: datetime
+    state: BackupState = BackupState.STORED
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Server-side limits, all in bytes or counts; `max_size_per_org` 0 means no default quota."""
+
+    max_upload_size: int
+    max_per_system: int
+    max_size_per_system: int
+    max_size_per_org: int
+    require_openpgp: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_upload_size < 1:
+            raise ValueError("max_upload_size must be at least 1 byte")
+        if self.max_per_system < 1:
+            raise ValueError("max_per_system must be at least 1")
+        if self.max_size_per_system < 1:
+            raise ValueError("max_size_per_system must be at least 1 byte")
+        if self.max_size_per_org < 0:
+            raise ValueError("max_size_per_org must not be negative")
+
+    @property
+    def effective_upload_cap(self) -> int:
+        """An upload that could never fit its system is refused before a byte is read."""
+        return min(self.max_upload_size, self.max_size_per_system)
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """What the appliance sent: the raw X-Filename, the declared length and the body stream."""
+
+    filename_header: str | None
+    declared_size: int | None
+    body: AsyncIterator[bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class SystemUsage:
+    """A system's stored backups against its caps."""
+
+    count: int
+    total_size: int
+    max_count: int
+    max_total_size: int

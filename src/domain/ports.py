@@ -1,0 +1,126 @@
+"""Ports: what the domain needs from the outside world. Adapters satisfy them structurally."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from domain.model import Backup, Limits, Organization, SystemIdentity
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class IdFactory(Protocol):
+    def new_id(self) -> str:
+        """A new UUIDv7 in canonical lower-case text; ids from one factory increase."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Allowed:
+    """The rate limiter spent one slot in every window."""
+
+
+@dataclass(frozen=True, slots=True)
+class Denied:
+    """Some window is full; nothing was spent. Retry after `retry_after` whole seconds (≥ 1)."""
+
+    retry_after: int
+
+
+class RateLimiter(Protocol):
+    async def acquire(self, system_key: str) -> Allowed | Denied:
+        """Test every window first; spend a slot in each only if all of them have room."""
+        ...
+
+
+class SystemDirectory(Protocol):
+    """Organizations and systems, with their credentials."""
+
+    async def authenticate(self, system_key: str, secret: str) -> SystemIdentity | None:
+        """The identity for a correct key and secret, else None (also for suspended systems).
+        Secrets are stored as salted hashes and compared in constant time."""
+        ...
+
+    async def create_org(self, org: Organization) -> None: ...
+
+    async def get_org(self, org_id: str) -> Organization | None: ...
+
+    async def create_system(self, identity: SystemIdentity, secret_hash: str) -> None:
+        """Raises Conflict when the key exists and NotFound when the org does not."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class OrgUsage:
+    """Committed bytes of an organization and its own quota override (None follows the default)."""
+
+    used_bytes: int
+    quota_override: int | None
+
+
+class BackupCatalog(Protocol):
+    """The metadata and usage ledger. Raises CatalogUnavailable when the database fails."""
+
+    async def org_usage(self, org_id: str) -> OrgUsage:
+        """Raises NotFound for an unknown organization."""
+        ...
+
+    async def stored_backups(self, system_id: str) -> list[Backup]:
+        """The system's stored backups, oldest first."""
+        ...
+
+    async def begin_upload(self, intent: Backup) -> None:
+        """Record an *uploading* intent row, so a crash never orphans an object silently."""
+        ...
+
+    async def commit_upload(self, backup: Backup, limits: Limits) -> list[Backup]:
+        """In one transaction serialised per organization: mark the intent stored with its size and
+        sha256, mark the retention victims *deleting*, and account the usage; or raise TooLarge
+        (org_quota) and change nothing. Returns the victims, whose objects the caller erases."""
+        ...
+
+    async def abort_upload(self, backup_id: str) -> None:
+        """Forget an intent row. Absent rows are a no-op."""
+        ...
+
+    async def finish_deletion(self, backup_ids: Sequence[str]) -> None:
+        """Remove rows left *deleting* once their objects are gone."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise CatalogUnavailable unless the database answers."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    key: str
+    size: int
+
+
+class ObjectStore(Protocol):
+    """Blob storage. Raises StoreUnavailable when the store fails."""
+
+    async def put(self, key: str, chunks: AsyncIterator[bytes]) -> int:
+        """Stream `chunks` under `key`; return the bytes written. An exception raised by `chunks`
+        propagates unchanged and leaves no object behind."""
+        ...
+
+    async def delete(self, key: str) -> None:
+        """Deleting an absent key is a no-op."""
+        ...
+
+    async def head(self, key: str) -> StoredObject | None: ...
+
+    def list(self, prefix: str) -> AsyncIterator[StoredObject]: ...
+
+    async def ping(self) -> None:
+        """Raise StoreUnavailable unless the store answers."""
+        ...

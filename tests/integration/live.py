@@ -1,0 +1,122 @@
+"""A real uvicorn server on 127.0.0.1 in a background thread, for tests through real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from app.asgi import create_app
+from app.composition import Overrides, build
+from app.settings import Settings
+from domain.model import Backup, NewSystem, SystemIdentity
+
+
+def settings_for(data_dir: Path, **env: str) -> Settings:
+    """Embedded-default settings under `data_dir`, with BACKUP_* overrides by short name."""
+    values = {"BACKUP_DATA_DIR": str(data_dir)}
+    values.update({f"BACKUP_{name.upper()}": value for name, value in env.items()})
+    return Settings.from_env(values)
+
+
+def run(settings: Settings, coro_factory: Any) -> Any:
+    """Run `coro_factory(container)` on a container of its own, as an operator's CLI would."""
+
+    async def main() -> Any:
+        container = build(settings)
+        try:
+            await container.start()
+            return await coro_factory(container)
+        finally:
+            await container.close()
+
+    return asyncio.run(main())
+
+
+@dataclass
+class Tenant:
+    org_id: str
+    key: str
+    secret: str
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (self.key, self.secret)
+
+
+def provision(settings: Settings, quota: int | None = None, systems: int = 1) -> list[Tenant]:
+    async def make(container: Any) -> list[NewSystem]:
+        org = await container.registry.create_org("acme", quota)
+        return [await container.registry.create_system(org.id) for _ in range(systems)]
+
+    return [Tenant(s.org_id, s.system_key, s.system_secret) for s in run(settings, make)]
+
+
+def stored(settings: Settings, tenant: Tenant) -> list[Backup]:
+    async def rows(container: Any) -> list[Backup]:
+        who: SystemIdentity | None = await container.directory.authenticate(tenant.key, tenant.secret)
+        assert who is not None
+        result: list[Backup] = await container.catalog.stored_backups(who.system_id)
+        return result
+
+    result: list[Backup] = run(settings, rows)
+    return result
+
+
+def object_files(settings: Settings) -> list[Path]:
+    """Every file under the local object store, temp files included."""
+    root = Path(settings.storage_url.removeprefix("file://"))
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+@contextmanager
+def live_server(settings: Settings, overrides: Overrides | None = None) -> Iterator[str]:
+    config = uvicorn.Config(
+        create_app(settings, overrides), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def raw_request(base_url: str, head: bytes, body_parts: Sequence[bytes] = (), close_early: bool = False) -> bytes:
+    """Send raw bytes; return what the server answers (empty when we hang up first)."""
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(head)
+        for part in body_parts:
+            sock.sendall(part)
+        if close_early:
+            sock.shutdown(socket.SHUT_RDWR)
+            return b""
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            data = sock.recv(65536)
+            if not data:
+                break
+            answer += data
+        return answer
+
+
+def client(base_url: str, tenant: Tenant | None = None) -> httpx.Client:
+    return httpx.Client(base_url=base_url, auth=tenant.auth if tenant else None, timeout=30)

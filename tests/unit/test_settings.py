@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+
+from app.settings import Settings, SettingsError, parse_size
+
+
+def test_defaults_are_spec_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.database_url == "sqlite+aiosqlite:///var/backups.db"
+    assert settings.storage_url == "file://var/objects"
+    assert settings.rate_limit_storage_url == "memory://"
+    assert settings.max_upload_size == 2 * 1024**3
+    assert settings.max_per_system == 10
+    assert settings.max_size_per_system == 500 * 1024**2
+    assert settings.max_size_per_org == 100 * 1024**3
+    assert (settings.rate_limit_per_minute, settings.rate_limit_per_hour) == (6, 60)
+    assert settings.require_openpgp is True
+    assert settings.append_only is False
+    assert settings.admin_token is None
+
+
+@pytest.mark.parametrize(("text", "size"), [("123", 123), ("2GiB", 2 << 30), ("500 MiB", 500 << 20), ("4kib", 4096)])
+def test_sizes_accept_bytes_and_iec_units(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BACKUP_MAX_UPLOAD_SIZE", "2GB"),
+        ("BACKUP_MAX_UPLOAD_SIZE", "0"),
+        ("BACKUP_MAX_PER_SYSTEM", "0"),
+        ("BACKUP_MAX_PER_SYSTEM", "ten"),
+        ("BACKUP_MAX_SIZE_PER_SYSTEM", "-1"),
+        ("BACKUP_RATE_LIMIT_PER_MINUTE", "1.5"),
+        ("BACKUP_REQUIRE_OPENPGP", "maybe"),
+    ],
+)
+def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_data_dir_moves_the_embedded_defaults() -> None:
+    settings = Settings.from_env({"BACKUP_DATA_DIR": "/srv/backups"})
+    assert settings.database_url == "sqlite+aiosqlite:////srv/backups/backups.db"
+    assert settings.storage_url == "file:///srv/backups/objects"
