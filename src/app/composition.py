@@ -30,6 +30,8 @@ class Overrides:
     limiter: RateLimiter | None = None
     clock: Clock | None = None
     ids: IdFactory | None = None
+    engine: AsyncEngine | None = None
+    """An engine the overriding adapters use; the container migrates and disposes it."""
 
 
 @dataclass(kw_only=True)
@@ -70,8 +72,8 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
     """Raises ValueError with a one-line reason when a URL cannot be served."""
     given = overrides or Overrides()
     clock = given.clock or SystemClock()
-    engine = None
-    if given.directory is None or given.catalog is None:
+    engine = given.engine
+    if engine is None and (given.directory is None or given.catalog is None):
         engine = make_engine(settings.database_url)
     directory = given.directory or SqlSystemDirectory(engine)  # type: ignore[arg-type]
     catalog = given.catalog or SqlBackupCatalog(engine)  # type: ignore[arg-type]

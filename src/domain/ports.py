@@ -56,6 +56,10 @@ class SystemDirectory(Protocol):
         """Raises Conflict when the key exists and NotFound when the org does not."""
         ...
 
+    async def set_suspended(self, system_key: str, suspended: bool) -> None:
+        """A suspended system fails authentication. Raises NotFound for an unknown key."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class OrgUsage:

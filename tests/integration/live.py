@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,3 +121,23 @@ def raw_request(base_url: str, head: bytes, body_parts: Sequence[bytes] = (), cl
 
 def client(base_url: str, tenant: Tenant | None = None) -> httpx.Client:
     return httpx.Client(base_url=base_url, auth=tenant.auth if tenant else None, timeout=30)
+
+
+def rows_by_state(settings: Settings) -> dict[str, int]:
+    """Every backup row, whatever its state, read straight from the SQLite file."""
+    with closing(sqlite3.connect(settings.database_url.removeprefix("sqlite+aiosqlite:///"))) as db:
+        return dict(db.execute("SELECT state, count(*) FROM backups GROUP BY state").fetchall())
+
+
+def org_used_bytes(settings: Settings, org_id: str) -> int:
+    with closing(sqlite3.connect(settings.database_url.removeprefix("sqlite+aiosqlite:///"))) as db:
+        (used,) = db.execute("SELECT used_bytes FROM organizations WHERE id = ?", (org_id,)).fetchone()
+        return int(used)
+
+
+def wait_until(condition: Any, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        time.sleep(0.05)

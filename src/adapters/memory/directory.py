@@ -41,5 +41,7 @@ class InMemorySystemDirectory:
             raise Conflict(f"system {identity.system_key} exists")
         self.systems[identity.system_key] = _System(identity, secret_hash)
 
-    def suspend(self, system_key: str, suspended: bool = True) -> None:
+    async def set_suspended(self, system_key: str, suspended: bool) -> None:
+        if system_key not in self.systems:
+            raise NotFound(f"system {system_key} not found")
         self.systems[system_key].suspended = suspended

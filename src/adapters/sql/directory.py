@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -83,3 +83,12 @@ class SqlSystemDirectory:
                 )
         except IntegrityError as error:
             raise Conflict(f"system {identity.system_key} exists already") from error
+
+    async def set_suspended(self, system_key: str, suspended: bool) -> None:
+        """Raises NotFound for an unknown key."""
+        async with guarded(), self._sessions.begin() as session:
+            result = await session.execute(
+                update(SystemRow).where(SystemRow.system_key == system_key).values(suspended=suspended)
+            )
+            if getattr(result, "rowcount", 0) == 0:
+                raise NotFound(f"system {system_key} not found")

@@ -1,0 +1,147 @@
+"""The `backup-collect` command, run as an operator runs it: a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.unit.fakes import pgp
+
+CLI = [sys.executable, "-m", "app.cli"]
+
+
+def cli(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "BACKUP_DATA_DIR": str(data_dir), **env}
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, env=environment, timeout=60, check=False)
+
+
+def test_org_and_system_create_print_the_spec_json(tmp_path: Path) -> None:
+    org = cli(tmp_path, "org", "create", "Acme", "--json")
+    assert org.returncode == 0, org.stderr
+    created = json.loads(org.stdout)
+    assert set(created) == {"id", "name", "quota_bytes"}
+    assert created["name"] == "Acme"
+    assert created["quota_bytes"] is None
+
+    quota = json.loads(cli(tmp_path, "org", "create", "Beta", "--quota", "2GiB", "--json").stdout)
+    assert quota["quota_bytes"] == 2 * 1024**3
+    assert json.loads(cli(tmp_path, "org", "create", "Free", "--quota", "0", "--json").stdout)["quota_bytes"] == 0
+
+    system = cli(tmp_path, "system", "create", "--org", created["id"], "--key", "fw-1", "--json")
+    assert system.returncode == 0, system.stderr
+    data = json.loads(system.stdout)
+    assert set(data) == {"system_key", "system_secret", "org_id"}
+    assert data["system_key"] == "fw-1"
+    assert data["org_id"] == created["id"]
+    assert len(data["system_secret"]) >= 32
+
+    generated = json.loads(cli(tmp_path, "system", "create", "--org", created["id"], "--json").stdout)
+    assert generated["system_key"] != "fw-1"
+
+
+def test_human_output_shows_the_secret_once_warning(tmp_path: Path) -> None:
+    org_id = json.loads(cli(tmp_path, "org", "create", "Acme", "--json").stdout)["id"]
+    shown = cli(tmp_path, "system", "create", "--org", org_id)
+    assert shown.returncode == 0
+    assert "shown only this once" in shown.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("system", "create", "--org", "nope"), "organization nope not found"),
+        (("org", "create", "Acme", "--quota", "lots"), "--quota"),
+        (("org", "create", "  "), "name"),
+    ],
+)
+def test_operator_errors_are_one_line_and_exit_1(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
+    result = cli(tmp_path, *args)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_duplicate_system_key_is_refused(tmp_path: Path) -> None:
+    org_id = json.loads(cli(tmp_path, "org", "create", "Acme", "--json").stdout)["id"]
+    assert cli(tmp_path, "system", "create", "--org", org_id, "--key", "fw").returncode == 0
+    again = cli(tmp_path, "system", "create", "--org", org_id, "--key", "fw")
+    assert again.returncode == 1
+    assert "fw" in again.stderr
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert cli(tmp_path, "org").returncode == 2
+    assert cli(tmp_path, "frobnicate").returncode == 2
+
+
+@pytest.mark.parametrize("command", [("migrate",), ("serve",)])
+def test_a_bad_setting_stops_with_one_line_naming_it(tmp_path: Path, command: tuple[str, ...]) -> None:
+    result = cli(tmp_path, *command, BACKUP_MAX_UPLOAD_SIZE="2GB")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "backup-collect: BACKUP_MAX_UPLOAD_SIZE: '2GB' is not a size: use bytes or IEC units (KiB, MiB, GiB, TiB)"
+    ]
+
+
+def test_migrate_is_idempotent(tmp_path: Path) -> None:
+    assert cli(tmp_path, "migrate").returncode == 0
+    assert cli(tmp_path, "migrate").returncode == 0
+    assert (tmp_path / "backups.db").exists()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "BACKUP_DATA_DIR": str(tmp_path / "data")}
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/api/ready").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, "serve exited early"
+            assert time.monotonic() < deadline, "serve did not become ready"
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+        log.close()
+
+
+def test_serve_creates_the_embedded_default_and_accepts_an_upload(tmp_path: Path, served: str) -> None:
+    data_dir = tmp_path / "data"
+    org_id = json.loads(cli(data_dir, "org", "create", "Acme", "--json").stdout)["id"]
+    system = json.loads(cli(data_dir, "system", "create", "--org", org_id, "--key", "fw-1", "--json").stdout)
+    body = pgp(300_000)
+    answer = httpx.post(
+        served + "/api/systems/backups",
+        content=body,
+        auth=("fw-1", system["system_secret"]),
+        headers={"X-Filename": "daily-backup-2026-04-12.tar.gz.gpg"},
+    )
+    assert answer.status_code == 201, answer.text
+    backup_id = answer.json()["data"]["id"]
+    assert (data_dir / "objects" / org_id / "fw-1" / backup_id).read_bytes() == body
+    assert (data_dir / "backups.db").exists()
