@@ -78,3 +78,15 @@ class ObjectMissing(DomainError):
 
 class ClientGone(DomainError):
     """The client disconnected before the body was complete."""
+
+
+class RangeNotSatisfiable(DomainError):
+    """No byte of the requested range lies inside the object of `size` bytes."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"range not satisfiable: the backup has {size} bytes")
+        self.size = size
+
+
+class ChecksumMismatch(DomainError):
+    """The bytes read back do not hash to the sha256 recorded when they were stored."""

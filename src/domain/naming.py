@@ -51,7 +51,7 @@ class BackupName:
 
     @property
     def download_name(self) -> str:
-        return f"{self.filename}{self.envelope}"
+        return download_name(self.filename, self.envelope)
 
 
 def derive_name(header: str | None, uuid: str) -> BackupName:
@@ -68,6 +68,11 @@ def derive_name(header: str | None, uuid: str) -> BackupName:
     name = name[:MAX_NAME_LENGTH] or f"backup-{uuid}"
     extension = extension_of(name)
     return BackupName(filename=name, extension=extension, mimetype=MIMETYPES[extension], envelope=envelope)
+
+
+def download_name(filename: str, envelope: str) -> str:
+    """The name a download is saved under: the filename with the envelope suffix it arrived with."""
+    return f"{filename}{envelope or DEFAULT_ENVELOPE}"
 
 
 def extension_of(name: str) -> str:

@@ -1,4 +1,4 @@
-"""Operator use cases: create organizations and systems."""
+"""Operator use cases: create organizations and systems, and manage their credentials."""
 
 from __future__ import annotations
 
@@ -8,6 +8,22 @@ from domain.credentials import check_system_key, hash_secret, new_secret, new_sy
 from domain.errors import InvalidInput, NotFound
 from domain.model import NewSystem, Organization, SystemIdentity
 from domain.ports import IdFactory, SystemDirectory
+
+
+@dataclass(frozen=True, slots=True)
+class RotatedSecret:
+    """A system's new one-time plaintext secret; the old one fails from now on."""
+
+    system_key: str
+    system_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class Suspension:
+    """Whether a system may authenticate; a suspended one gets 401."""
+
+    system_key: str
+    suspended: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,3 +52,14 @@ class Registry:
         identity = SystemIdentity(system_id=self.ids.new_id(), system_key=key, org_id=org_id)
         await self.directory.create_system(identity, hash_secret(secret))
         return NewSystem(system_key=key, system_secret=secret, org_id=org_id)
+
+    async def rotate_secret(self, system_key: str) -> RotatedSecret:
+        """Replace the secret; only its salted hash is kept. Raises NotFound for an unknown key."""
+        secret = new_secret()
+        await self.directory.set_secret(system_key, hash_secret(secret))
+        return RotatedSecret(system_key=system_key, system_secret=secret)
+
+    async def set_suspended(self, system_key: str, suspended: bool) -> Suspension:
+        """Suspend or resume a system. Raises NotFound for an unknown key."""
+        await self.directory.set_suspended(system_key, suspended)
+        return Suspension(system_key=system_key, suspended=suspended)

@@ -9,25 +9,47 @@ from typing import Any
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 
+from adapters.http.admin import admin_router
 from adapters.http.backups import upload_backup
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.health import health, ready
+from adapters.http.restore import delete_backup, download_backup, list_backups
 from adapters.http.services import ApiServices
 
 
 def create_litestar(
     services: ApiServices,
+    admin_token: str | None = None,
     lifespan: Sequence[Callable[[Litestar], AbstractAsyncContextManager[Any]]] = (),
 ) -> Litestar:
     def provide_services() -> ApiServices:
         return services
 
     return Litestar(
-        route_handlers=[upload_backup, health, ready],
+        route_handlers=[
+            upload_backup,
+            list_backups,
+            download_backup,
+            delete_backup,
+            health,
+            ready,
+            admin_router(admin_token),
+        ],
         dependencies={"services": Provide(provide_services, sync_to_thread=False, use_cache=True)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=list(lifespan),
-        openapi_config=OpenAPIConfig(title="backup-collect", version="0.1.0", path="/api/schema"),
+        openapi_config=OpenAPIConfig(
+            title="backup-collect",
+            version="0.1.0",
+            path="/api/schema",
+            components=Components(
+                security_schemes={
+                    "basic": SecurityScheme(type="http", scheme="basic"),
+                    "bearer": SecurityScheme(type="http", scheme="bearer", description="BACKUP_ADMIN_TOKEN"),
+                }
+            ),
+        ),
         signature_namespace={"ApiServices": ApiServices},
     )

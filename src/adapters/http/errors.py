@@ -10,12 +10,14 @@ from litestar.exceptions import HTTPException
 
 from adapters.http.dto import Envelope, ErrorItem, ValidationData
 from domain.errors import (
+    ChecksumMismatch,
     ClientGone,
     Conflict,
     DomainError,
     Forbidden,
     InvalidInput,
     NotFound,
+    RangeNotSatisfiable,
     RateLimited,
     Unauthenticated,
     Unavailable,
@@ -30,6 +32,7 @@ _SIMPLE: dict[type[DomainError], tuple[int, str]] = {
     NotFound: (404, "not found"),
     Conflict: (409, "conflict"),
     ClientGone: (400, "client disconnected"),
+    ChecksumMismatch: (500, "stored bytes do not match their checksum"),
 }
 
 
@@ -47,6 +50,8 @@ def domain_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope
     if isinstance(exc, RateLimited):
         seconds = exc.retry_after
         return envelope(429, "rate limit exceeded", {"retry_after_seconds": seconds}, {"Retry-After": str(seconds)})
+    if isinstance(exc, RangeNotSatisfiable):
+        return envelope(416, "range not satisfiable", None, {"Content-Range": f"bytes */{exc.size}"})
     if isinstance(exc, Unavailable):
         log.warning("answering 503: %s", exc)
         unavailable = {"dependency": exc.dependency, "retry_after_seconds": UNAVAILABLE_RETRY_AFTER}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from domain.credentials import verify_secret
 from domain.errors import Conflict, NotFound
-from domain.model import Organization, SystemIdentity
+from domain.model import Organization, SystemIdentity, SystemRecord
 
 
 @dataclass
@@ -45,3 +45,31 @@ class InMemorySystemDirectory:
         if system_key not in self.systems:
             raise NotFound(f"system {system_key} not found")
         self.systems[system_key].suspended = suspended
+
+    async def list_orgs(self) -> list[Organization]:
+        return sorted(self.orgs.values(), key=lambda o: o.id)
+
+    async def set_org_quota(self, org_id: str, quota_bytes: int | None) -> Organization:
+        if org_id not in self.orgs:
+            raise NotFound(f"organization {org_id} not found")
+        self.orgs[org_id] = replace(self.orgs[org_id], quota_bytes=quota_bytes)
+        return self.orgs[org_id]
+
+    async def get_system(self, system_key: str) -> SystemRecord | None:
+        system = self.systems.get(system_key)
+        return None if system is None else SystemRecord(identity=system.identity, suspended=system.suspended)
+
+    async def list_systems(self, org_id: str | None = None) -> list[SystemRecord]:
+        return [
+            SystemRecord(identity=s.identity, suspended=s.suspended)
+            for key, s in sorted(self.systems.items())
+            if org_id is None or s.identity.org_id == org_id
+        ]
+
+    async def set_secret(self, system_key: str, secret_hash: str) -> None:
+        if system_key not in self.systems:
+            raise NotFound(f"system {system_key} not found")
+        self.systems[system_key].secret_hash = secret_hash
+
+    async def delete_system(self, system_key: str) -> None:
+        self.systems.pop(system_key, None)

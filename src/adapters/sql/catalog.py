@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.sql._session import session_factory
 from adapters.sql.engine import guarded
-from adapters.sql.models import BackupRow, OrganizationRow
+from adapters.sql.models import BackupRow, OrganizationRow, SystemRow
 from domain.errors import CatalogUnavailable, Conflict, NotFound
-from domain.ledger import plan_commit
-from domain.model import Backup, BackupState, Limits
+from domain.ledger import plan_commit, pruned
+from domain.model import Backup, BackupState, BackupStats, Limits
 from domain.ports import OrgUsage
 
 
@@ -89,8 +89,9 @@ class SqlBackupCatalog:
             )
             if org is None or intent is None:
                 raise CatalogUnavailable(f"no upload intent {backup.id} to commit")
-            victims = plan_commit(
+            plan = plan_commit(
                 stored=await _stored(session, intent.system_id),
+                incoming_id=backup.id,
                 incoming_size=backup.size,
                 used_bytes=org.used_bytes,
                 quota_override=org.quota_bytes,
@@ -99,15 +100,15 @@ class SqlBackupCatalog:
             # TooLarge above leaves the `begin()` block by exception, which rolls everything back.
             intent.size = backup.size
             intent.sha256 = backup.sha256
-            intent.state = BackupState.STORED.value
-            if victims:
+            intent.state = (BackupState.DELETING if plan.superseded else BackupState.STORED).value
+            if plan.victims:
                 await session.execute(
                     update(BackupRow)
-                    .where(BackupRow.id.in_([v.id for v in victims]))
+                    .where(BackupRow.id.in_([v.id for v in plan.victims]))
                     .values(state=BackupState.DELETING.value)
                 )
-            org.used_bytes = org.used_bytes - sum(v.size for v in victims) + backup.size
-        return [replace(v, state=BackupState.DELETING) for v in victims]
+            org.used_bytes = plan.used_after
+        return pruned(plan, backup)
 
     async def abort_upload(self, backup_id: str) -> None:
         """Delete the intent row if it is still *uploading*; anything else is left alone."""
@@ -127,6 +128,63 @@ class SqlBackupCatalog:
                 )
             )
 
+    async def get_backup(self, system_id: str, backup_id: str) -> Backup | None:
+        """The system's stored backup with this id, else None."""
+        async with guarded(), self._sessions() as session:
+            row = await session.scalar(_stored_row(system_id, backup_id))
+        return None if row is None else row.to_domain()
+
+    async def begin_deletion(self, system_id: str, backup_id: str) -> Backup | None:
+        """Mark the stored backup *deleting* and uncount its bytes, serialised on its org's row."""
+        async with guarded(), self._sessions.begin() as session:
+            row = await session.scalar(_stored_row(system_id, backup_id))
+            if row is None:
+                return None
+            org = await _locked_org(session, row.org_id)
+            # Read again under the org lock: a racing delete or prune may have taken it meanwhile.
+            row = await session.scalar(_stored_row(system_id, backup_id).with_for_update())
+            if row is None:
+                return None
+            row.state = BackupState.DELETING.value
+            if org is not None:
+                org.used_bytes -= row.size
+            return row.to_domain()
+
+    async def begin_system_deletion(self, system_id: str) -> list[Backup]:
+        """Mark every row of the system *deleting* and uncount the stored ones, in one transaction."""
+        async with guarded(), self._sessions.begin() as session:
+            system = await session.get(SystemRow, system_id)
+            if system is None:
+                return []
+            org = await _locked_org(session, system.org_id)
+            rows = list(
+                await session.scalars(
+                    select(BackupRow).where(BackupRow.system_id == system_id).order_by(BackupRow.id).with_for_update()
+                )
+            )
+            freed = sum(row.size for row in rows if row.state == BackupState.STORED.value)
+            for row in rows:
+                row.state = BackupState.DELETING.value
+            if org is not None:
+                org.used_bytes -= freed
+            return [row.to_domain() for row in rows]
+
+    async def backup_stats(self, org_id: str | None = None) -> dict[str, BackupStats]:
+        """One aggregate query over the stored rows, grouped by system."""
+        query = (
+            select(BackupRow.system_id, func.count(), func.sum(BackupRow.size), func.max(BackupRow.uploaded_at))
+            .where(BackupRow.state == BackupState.STORED.value)
+            .group_by(BackupRow.system_id)
+        )
+        if org_id is not None:
+            query = query.where(BackupRow.org_id == org_id)
+        async with guarded(), self._sessions() as session:
+            result = await session.execute(query)
+            return {
+                system_id: BackupStats(count=count, total_size=int(total or 0), last_backup_at=_utc(last))
+                for system_id, count, total, last in result.all()
+            }
+
     async def ping(self) -> None:
         """Raise CatalogUnavailable unless the database answers a trivial query."""
         async with guarded(), self._sessions() as session:
@@ -140,3 +198,23 @@ async def _stored(session: AsyncSession, system_id: str) -> list[Backup]:
         .order_by(BackupRow.id)
     )
     return [row.to_domain() for row in rows]
+
+
+def _stored_row(system_id: str, backup_id: str) -> Select[BackupRow]:
+    return select(BackupRow).where(
+        BackupRow.id == backup_id, BackupRow.system_id == system_id, BackupRow.state == BackupState.STORED.value
+    )
+
+
+async def _locked_org(session: AsyncSession, org_id: str) -> OrganizationRow | None:
+    """Take the org's row lock, the one every commit of the org queues on."""
+    return await session.scalar(select(OrganizationRow).where(OrganizationRow.id == org_id).with_for_update())
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """`max()` over the column loses its type on SQLite (a naive value or a string comes back)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

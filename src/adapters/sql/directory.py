@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -11,7 +11,7 @@ from adapters.sql.engine import guarded
 from adapters.sql.models import OrganizationRow, SystemRow
 from domain.credentials import verify_secret
 from domain.errors import Conflict, NotFound
-from domain.model import Organization, SystemIdentity
+from domain.model import Organization, SystemIdentity, SystemRecord
 
 
 class SqlSystemDirectory:
@@ -92,3 +92,60 @@ class SqlSystemDirectory:
             )
             if getattr(result, "rowcount", 0) == 0:
                 raise NotFound(f"system {system_key} not found")
+
+    async def list_orgs(self) -> list[Organization]:
+        """Every organization, by id."""
+        async with guarded(), self._sessions() as session:
+            rows = await session.scalars(select(OrganizationRow).order_by(OrganizationRow.id))
+            return [Organization(id=r.id, name=r.name, quota_bytes=r.quota_bytes) for r in rows]
+
+    async def set_org_quota(self, org_id: str, quota_bytes: int | None) -> Organization:
+        """Raises NotFound for an unknown id."""
+        async with guarded(), self._sessions.begin() as session:
+            # Locked like a commit does, so a racing upload sees the old quota or the new one, whole.
+            row = await session.scalar(select(OrganizationRow).where(OrganizationRow.id == org_id).with_for_update())
+            if row is None:
+                raise NotFound(f"organization {org_id} not found")
+            row.quota_bytes = quota_bytes
+            return Organization(id=row.id, name=row.name, quota_bytes=quota_bytes)
+
+    async def get_system(self, system_key: str) -> SystemRecord | None:
+        async with guarded(), self._sessions() as session:
+            row = await session.scalar(select(SystemRow).where(SystemRow.system_key == system_key))
+        return None if row is None else _record(row)
+
+    async def list_systems(self, org_id: str | None = None) -> list[SystemRecord]:
+        """Every system, or those of one organization, by key."""
+        query = select(SystemRow).order_by(SystemRow.system_key)
+        if org_id is not None:
+            query = query.where(SystemRow.org_id == org_id)
+        async with guarded(), self._sessions() as session:
+            return [_record(row) for row in await session.scalars(query)]
+
+    async def set_secret(self, system_key: str, secret_hash: str) -> None:
+        """Raises NotFound for an unknown key."""
+        async with guarded(), self._sessions.begin() as session:
+            result = await session.execute(
+                update(SystemRow).where(SystemRow.system_key == system_key).values(secret_hash=secret_hash)
+            )
+            if getattr(result, "rowcount", 0) == 0:
+                raise NotFound(f"system {system_key} not found")
+
+    async def delete_system(self, system_key: str) -> None:
+        """Absent keys are a no-op.
+
+        Raises:
+            Conflict: Backup rows still point at the system (one raced in); deleting again resolves it.
+        """
+        try:
+            async with guarded(), self._sessions.begin() as session:
+                await session.execute(delete(SystemRow).where(SystemRow.system_key == system_key))
+        except IntegrityError as error:
+            raise Conflict(f"system {system_key} still has backups; run the deletion again") from error
+
+
+def _record(row: SystemRow) -> SystemRecord:
+    return SystemRecord(
+        identity=SystemIdentity(system_id=row.id, system_key=row.system_key, org_id=row.org_id),
+        suspended=row.suspended,
+    )

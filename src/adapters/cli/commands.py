@@ -1,0 +1,144 @@
+"""One handler per operator command: parse the arguments' values, call a use case, return its result."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from adapters.cli.progress import Progress
+from adapters.cli.services import CliError, CliServices, Reported, UsageError
+from domain.naming import download_name
+from domain.restore import verified
+from domain.sizes import parse_size
+
+
+async def org_create(services: CliServices, args: argparse.Namespace) -> Any:
+    quota = None if args.quota is None else size_option(args.quota, "--quota")
+    return await services.registry.create_org(args.name, quota)
+
+
+async def org_list(services: CliServices, _: argparse.Namespace) -> Any:
+    return await services.orgs.list_orgs()
+
+
+async def org_show(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.orgs.show(args.org_id)
+
+
+async def org_set_quota(services: CliServices, args: argparse.Namespace) -> Any:
+    quota = None if args.size.strip().lower() == "default" else size_option(args.size, "SIZE")
+    return await services.orgs.set_quota(args.org_id, quota)
+
+
+async def system_create(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.registry.create_system(args.org, args.key)
+
+
+async def system_list(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.systems.list_systems(args.org)
+
+
+async def system_show(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.systems.show(args.key)
+
+
+async def system_rotate_secret(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.registry.rotate_secret(args.key)
+
+
+async def system_suspend(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.registry.set_suspended(args.key, True)
+
+
+async def system_resume(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.registry.set_suspended(args.key, False)
+
+
+async def system_destroy(services: CliServices, args: argparse.Namespace) -> Any:
+    if not args.yes:
+        # Never prompts: scripts must not hang, and a person types --yes as deliberately as "y".
+        raise UsageError(f"system destroy erases every backup of {args.key}: add --yes to confirm")
+    return await services.destroy(args.key)
+
+
+async def backup_list(services: CliServices, args: argparse.Namespace) -> Any:
+    who = await services.systems.identity(args.key)
+    return (await services.access.listing(who)).backups
+
+
+async def backup_delete(services: CliServices, args: argparse.Namespace) -> Any:
+    who = await services.systems.identity(args.key)
+    deleted = await services.access.delete(who, args.id)
+    return {"id": deleted.id}
+
+
+async def backup_get(services: CliServices, args: argparse.Namespace) -> Any:
+    """Stream into a temporary file beside the target, renamed into place only once the sha256
+    matches: a mismatch or a failure leaves no file behind."""
+    who = await services.systems.identity(args.key)
+    download = await services.access.fetch(who, args.id)
+    backup = download.backup
+    target = Path(args.output) if args.output else Path.cwd() / download_name(backup.filename, backup.envelope)
+    part = PartFile(target)
+    progress = Progress(target.name, backup.size)
+    try:
+        async for chunk in verified(download):
+            part.write(chunk)
+            progress.advance(len(chunk))
+        part.commit()
+    finally:
+        progress.close()
+        part.discard()
+    return {"id": backup.id, "path": str(target), "size": backup.size, "sha256": backup.sha256}
+
+
+class PartFile:
+    """A temporary file in the target's directory (so the final rename is atomic)."""
+
+    def __init__(self, target: Path) -> None:
+        if target.is_dir():
+            raise CliError(f"{target} is a directory")
+        if not target.parent.is_dir():
+            raise CliError(f"{target.parent} is not a directory")
+        handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        self._out = os.fdopen(handle, "wb")
+        self._temp = Path(name)
+        self._target = target
+        self._done = False
+
+    def write(self, chunk: bytes) -> None:
+        self._out.write(chunk)
+
+    def commit(self) -> None:
+        self._out.close()
+        self._temp.replace(self._target)
+        self._done = True
+
+    def discard(self) -> None:
+        """Remove the temporary file unless it was committed."""
+        self._out.close()
+        if not self._done:
+            with contextlib.suppress(OSError):
+                self._temp.unlink()
+
+
+async def stale(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.systems.stale(args.older_than)
+
+
+def size_option(text: str, option: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise CliError(f"{option}: {exc}") from None
+
+
+async def fsck(services: CliServices, args: argparse.Namespace) -> Any:
+    if services.fsck is None:
+        raise CliError("fsck needs the database ledger; none is configured")
+    report = await services.fsck(repair=args.repair, verify_checksums=args.verify_checksums)
+    return Reported({"ok": report.ok, "problems": report.problems, "repaired": report.repaired}, not report.ok)

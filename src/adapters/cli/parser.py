@@ -1,0 +1,120 @@
+"""The command line's grammar. Every `--help` here is what the command does."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from adapters.cli import commands
+
+JSON_HELP = "print exactly one JSON document instead of a table"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="backup-collect",
+        description="Collect GPG-encrypted configuration backups from appliances. "
+        "Configured by BACKUP_* environment variables (see README).",
+    )
+    top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = top.add_parser("serve", help="run the HTTP API (creates the embedded data dir and schema)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+
+    top.add_parser("migrate", help="bring the database schema up to date (idempotent)")
+    _orgs(top)
+    _systems(top)
+    _backups(top)
+
+    stale = _command(top, "stale", commands.stale, "systems whose newest backup is older than DURATION, or none")
+    stale.add_argument(
+        "--older-than", required=True, metavar="DURATION", help="a whole number and a unit of s m h d w: 90m, 36h, 2d"
+    )
+    check = _command(
+        top, "fsck", commands.fsck, "compare the catalog with the object store; exit 0 only when nothing is left wrong"
+    )
+    check.add_argument(
+        "--repair",
+        action="store_true",
+        help="fix what is safe: orphans and mismatched objects move under quarantine/, rows without objects "
+        "and stale uploads are removed, usage counters recomputed",
+    )
+    check.add_argument("--verify-checksums", action="store_true", help="read every object and compare its sha256")
+    return parser
+
+
+def _command(
+    group: argparse._SubParsersAction[argparse.ArgumentParser], name: str, handler: object, help_text: str
+) -> argparse.ArgumentParser:
+    command = group.add_parser(name, help=help_text, description=help_text)
+    command.add_argument("--json", action="store_true", help=JSON_HELP)
+    command.set_defaults(handler=handler)
+    return command
+
+
+def _group(top: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help_text: str) -> Any:
+    return top.add_parser(name, help=help_text, description=help_text).add_subparsers(
+        dest=f"{name}_command", required=True, metavar="ACTION"
+    )
+
+
+def _orgs(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    org = _group(top, "org", "manage organizations")
+    create = _command(org, "create", commands.org_create, "create an organization")
+    create.add_argument("name", metavar="NAME")
+    create.add_argument(
+        "--quota", metavar="SIZE", help="own quota (bytes or IEC units; 0 = none); default: BACKUP_MAX_SIZE_PER_ORG"
+    )
+    _command(org, "list", commands.org_list, "list organizations with their usage and number of systems")
+    show = _command(org, "show", commands.org_show, "show one organization and the quota that applies to it")
+    show.add_argument("org_id", metavar="ORG_ID")
+    quota = _command(org, "set-quota", commands.org_set_quota, "set an organization's own quota")
+    quota.add_argument("org_id", metavar="ORG_ID")
+    quota.add_argument(
+        "size", metavar="SIZE|default", help="bytes or IEC units, 0 = no quota, default = BACKUP_MAX_SIZE_PER_ORG"
+    )
+
+
+def _systems(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    system = _group(top, "system", "manage systems (appliances)")
+    create = _command(system, "create", commands.system_create, "create a system; prints its secret once")
+    create.add_argument("--org", required=True, metavar="ORG_ID", help="the organization's id")
+    create.add_argument("--key", metavar="KEY", help="system key (default: generated)")
+    listing = _command(system, "list", commands.system_list, "list systems with their backups at a glance")
+    listing.add_argument("--org", metavar="ORG_ID", help="only this organization's systems")
+    for name, handler, help_text in (
+        ("show", commands.system_show, "show one system with its caps"),
+        ("rotate-secret", commands.system_rotate_secret, "give a system a new secret (shown once); the old one fails"),
+        ("suspend", commands.system_suspend, "refuse a system's credentials (401) until it is resumed"),
+        ("resume", commands.system_resume, "accept a suspended system's credentials again"),
+    ):
+        _command(system, name, handler, help_text).add_argument("key", metavar="KEY")
+    destroy = _command(
+        system,
+        "destroy",
+        commands.system_destroy,
+        "erase every object of a system, then its rows; a rerun completes an interrupted one",
+    )
+    destroy.add_argument("key", metavar="KEY")
+    destroy.add_argument("--yes", action="store_true", help="confirm; without it nothing is erased (never prompts)")
+
+
+def _backups(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    backup = _group(top, "backup", "list, download and delete a system's backups")
+    listing = _command(backup, "list", commands.backup_list, "list a system's backups, newest first")
+    listing.add_argument("key", metavar="KEY")
+    get = _command(
+        backup,
+        "get",
+        commands.backup_get,
+        "download a backup and verify its sha256; on a mismatch no file is left and the exit status is 1",
+    )
+    get.add_argument("key", metavar="KEY")
+    get.add_argument("id", metavar="ID")
+    get.add_argument(
+        "-o", "--output", metavar="FILE", help="where to write it (default: its download name in the current directory)"
+    )
+    delete = _command(backup, "delete", commands.backup_delete, "delete a backup")
+    delete.add_argument("key", metavar="KEY")
+    delete.add_argument("id", metavar="ID")

@@ -1,0 +1,63 @@
+"""Human-readable output: aligned tables for lists, `key value` lines for one record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Keys whose integer values are byte counts, shown in IEC units.
+_SIZES = {"size", "total_size", "used_bytes", "quota_bytes", "effective_quota_bytes", "max_total_size"}
+
+
+def human(result: Any) -> str:
+    """`result` is already JSON-ready (see adapters.shapes.plain)."""
+    if isinstance(result, list):
+        return table(result)
+    if isinstance(result, dict):
+        width = max((len(key) for key in result), default=0)
+        lines = [
+            f"{key}:\n" + _indent(table(value)) if isinstance(value, list) else f"{key:<{width}}  {cell(key, value)}"
+            for key, value in result.items()
+        ]
+        if "system_secret" in result:
+            lines.append("The secret is shown only this once: hand it to the appliance now.")
+        return "\n".join(lines)
+    return str(result)
+
+
+def table(rows: list[Any]) -> str:
+    if not rows:
+        return "(none)"
+    headers = list(rows[0])
+    cells = [[cell(key, row.get(key)) for key in headers] for row in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def cell(key: str, value: Any) -> str:
+    if key == "quota_bytes" and value is None:
+        return "default"
+    if key in {"quota_bytes", "effective_quota_bytes"} and value == 0:
+        return "none"
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key in _SIZES and isinstance(value, int):
+        return size(value)
+    return str(value)
+
+
+def size(value: int) -> str:
+    """Approximate IEC units for reading, e.g. `1.5 GiB`; exact bytes below 1 KiB."""
+    amount = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if amount < 1024 or unit == "TiB":
+            return f"{value} B" if unit == "B" else f"{amount:.1f} {unit}"
+        amount /= 1024
+    raise AssertionError("unreachable")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())

@@ -1,0 +1,203 @@
+"""The admin API under /api/admin: the operator's CLI over HTTP, behind a bearer token.
+
+Every route is a thin call of the same use case the CLI calls, and answers the CLI's JSON in `data`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, Router, delete, get, patch, post
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import Stream
+
+from adapters.http.download import download
+from adapters.http.dto import Envelope
+from adapters.http.services import ApiServices
+from adapters.shapes import plain
+from domain.errors import InvalidInput
+
+ADMIN_PATH = "/api/admin"
+BEARER_CHALLENGE = 'Bearer realm="backup-collect admin"'
+
+
+class OrgIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    quota_bytes: int | None = None
+    """None follows BACKUP_MAX_SIZE_PER_ORG, 0 means no quota."""
+
+
+class QuotaIn(msgspec.Struct, forbid_unknown_fields=True):
+    quota_bytes: int | None
+    """Required; null follows BACKUP_MAX_SIZE_PER_ORG, 0 means no quota."""
+
+
+class SystemIn(msgspec.Struct, forbid_unknown_fields=True):
+    system_key: str | None = None
+    """Default: a generated key."""
+
+
+def decode_optional(body: bytes, kind: type[SystemIn]) -> SystemIn:
+    """An optional JSON body: none at all means every field's default."""
+    if not body.strip():
+        return kind()
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.MsgspecError as error:
+        raise InvalidInput("body", str(error), body[:100].decode(errors="replace")) from None
+
+
+def bearer_guard(token: str | None) -> Any:
+    """404 for everything while no token is configured; 401 for a missing or wrong token."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if token is None:
+            raise NotFoundException()
+        scheme, _sep, given = connection.headers.get("authorization", "").partition(" ")
+        # compare_digest on bytes: constant time in the token's content, whatever its characters.
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            raise NotAuthorizedException("invalid admin token", headers={"WWW-Authenticate": BEARER_CHALLENGE})
+
+    return guard
+
+
+def ok(data: Any, message: str = "ok", status: int = 200) -> Response[Envelope]:
+    return Response(Envelope(code=status, message=message, data=plain(data)), status_code=status)
+
+
+@post("/orgs", status_code=201)
+async def create_org(data: JSONBody[OrgIn], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+    """Create an organization: `{"id", "name", "quota_bytes"}`."""
+    return ok(await services.registry.create_org(data.name, data.quota_bytes), "organization created", 201)
+
+
+@get("/orgs")
+async def list_orgs(services: NamedDependency[ApiServices]) -> Response[Envelope]:
+    """Every organization with its usage and number of systems."""
+    return ok(await services.orgs.list_orgs())
+
+
+@get("/orgs/{org_id:str}")
+async def show_org(org_id: FromPath[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+    """One organization with the quota that applies to it."""
+    return ok(await services.orgs.show(org_id))
+
+
+@patch("/orgs/{org_id:str}")
+async def set_org_quota(
+    org_id: FromPath[str], data: JSONBody[QuotaIn], services: NamedDependency[ApiServices]
+) -> Response[Envelope]:
+    """Set the organization's own quota (`0` none, `null` the default)."""
+    return ok(await services.orgs.set_quota(org_id, data.quota_bytes), "quota set")
+
+
+@post("/orgs/{org_id:str}/systems", status_code=201)
+async def create_system(
+    org_id: FromPath[str], request: Request[Any, Any, Any], services: NamedDependency[ApiServices]
+) -> Response[Envelope]:
+    """Create a system; its secret is in this answer and nowhere else, ever. The body may be omitted."""
+    data = decode_optional(await request.body(), SystemIn)
+    return ok(await services.registry.create_system(org_id, data.system_key), "system created", 201)
+
+
+@get("/systems")
+async def list_systems(services: NamedDependency[ApiServices], org: FromQuery[str | None] = None) -> Response[Envelope]:
+    """Every system, or those of organization `org`."""
+    return ok(await services.systems.list_systems(org))
+
+
+@get("/systems/{system_key:str}")
+async def show_system(system_key: FromPath[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+    """One system with its caps."""
+    return ok(await services.systems.show(system_key))
+
+
+@post("/systems/{system_key:str}/rotate-secret", status_code=200)
+async def rotate_secret(system_key: FromPath[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+    """A new secret, shown once; the old one fails from now on."""
+    return ok(await services.registry.rotate_secret(system_key), "secret rotated")
+
+
+@post("/systems/{system_key:str}/suspend", status_code=200)
+async def suspend_system(system_key: FromPath[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+    """A suspended system gets 401."""
+    return ok(await services.registry.set_suspended(system_key, True), "system suspended")
+
+
+@post("/systems/{system_key:str}/resume", status_code=200)
+async def resume_system(system_key: FromPath[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+    """Let a suspended system authenticate again."""
+    return ok(await services.registry.set_suspended(system_key, False), "system resumed")
+
+
+@delete("/systems/{system_key:str}", status_code=200)
+async def destroy_system(system_key: FromPath[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+    """Erase every object of the system, then its rows; the DELETE is the confirmation."""
+    return ok(await services.destroy(system_key), "system destroyed")
+
+
+@get("/systems/{system_key:str}/backups")
+async def list_system_backups(system_key: FromPath[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+    """The system's backups, newest first."""
+    who = await services.systems.identity(system_key)
+    return ok((await services.operator_access.listing(who)).backups)
+
+
+@get("/systems/{system_key:str}/backups/{backup_id:str}")
+async def download_system_backup(
+    system_key: FromPath[str],
+    backup_id: FromPath[str],
+    request: Request[Any, Any, Any],
+    services: NamedDependency[ApiServices],
+) -> Stream:
+    """Download one backup, exactly as the appliance route does (ranges included)."""
+    who = await services.systems.identity(system_key)
+    return await download(services.operator_access, who, backup_id, request)
+
+
+@delete("/systems/{system_key:str}/backups/{backup_id:str}", status_code=200)
+async def delete_system_backup(
+    system_key: FromPath[str], backup_id: FromPath[str], services: NamedDependency[ApiServices]
+) -> Response[Envelope]:
+    """Delete one backup (append-only mode binds appliances, not operators)."""
+    who = await services.systems.identity(system_key)
+    deleted = await services.operator_access.delete(who, backup_id)
+    return ok({"id": deleted.id}, "backup deleted")
+
+
+@get("/stale")
+async def stale_systems(older_than: FromQuery[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+    """Systems whose newest backup is older than `older_than` (`90m`, `36h`, `2d`), or that never uploaded."""
+    return ok(await services.systems.stale(older_than))
+
+
+def admin_router(token: str | None) -> Router:
+    return Router(
+        ADMIN_PATH,
+        guards=[bearer_guard(token)],
+        tags=["admin"],
+        security=[{"bearer": []}],
+        route_handlers=[
+            create_org,
+            list_orgs,
+            show_org,
+            set_org_quota,
+            create_system,
+            list_systems,
+            show_system,
+            rotate_secret,
+            suspend_system,
+            resume_system,
+            destroy_system,
+            list_system_backups,
+            download_system_backup,
+            delete_system_backup,
+            stale_systems,
+        ],
+    )

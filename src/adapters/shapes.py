@@ -1,0 +1,54 @@
+"""The JSON shapes of SPEC that the HTTP API and the CLI share, so the two never drift apart."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+
+from domain.model import Backup
+
+
+class BackupOut(msgspec.Struct, kw_only=True):
+    """Metadata of one stored backup, as the seed's 201 answer shows it."""
+
+    id: str
+    filename: str
+    size: int
+    sha256: str
+    mimetype: str
+    uploaded_at: str
+
+    @classmethod
+    def of(cls, backup: Backup) -> BackupOut:
+        return cls(
+            id=backup.id,
+            filename=backup.filename,
+            size=backup.size,
+            sha256=backup.sha256,
+            mimetype=backup.mimetype,
+            uploaded_at=rfc3339(backup.uploaded_at),
+        )
+
+
+def rfc3339(moment: datetime) -> str:
+    """RFC 3339 UTC with a `Z`, to the second, as in the seed's example."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready builtins: a backup as its metadata, a report dataclass as a dict of its fields in
+    order (their names are SPEC's keys), datetimes in RFC 3339, lists item by item."""
+    if isinstance(value, Backup):
+        return msgspec.structs.asdict(BackupOut.of(value))
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {field.name: plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+    return value

@@ -1,0 +1,91 @@
+"""Operator use cases on organizations: list them, show one, set its quota."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from domain import quota
+from domain.errors import InvalidInput, NotFound
+from domain.model import Organization
+from domain.ports import BackupCatalog, SystemDirectory
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrgSummary:
+    """One row of `org list`. Field names are the JSON keys of SPEC."""
+
+    id: str
+    name: str
+    quota_bytes: int | None
+    used_bytes: int
+    systems: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrgDetail:
+    """`org show`: `effective_quota_bytes` is the quota that applies, 0 when none does."""
+
+    id: str
+    name: str
+    quota_bytes: int | None
+    effective_quota_bytes: int
+    used_bytes: int
+    systems: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrgAdmin:
+    """Lets an operator watch organizations' usage and change their quotas."""
+
+    directory: SystemDirectory
+    catalog: BackupCatalog
+    default_quota: int
+    """BACKUP_MAX_SIZE_PER_ORG, what an organization without its own quota follows (0: none)."""
+
+    async def list_orgs(self) -> list[OrgSummary]:
+        orgs = await self.directory.list_orgs()
+        systems = Counter(s.identity.org_id for s in await self.directory.list_systems())
+        summaries = []
+        for org in orgs:
+            usage = await self.catalog.org_usage(org.id)
+            summaries.append(
+                OrgSummary(
+                    id=org.id,
+                    name=org.name,
+                    quota_bytes=org.quota_bytes,
+                    used_bytes=usage.used_bytes,
+                    systems=systems[org.id],
+                )
+            )
+        return summaries
+
+    async def show(self, org_id: str) -> OrgDetail:
+        """Raises NotFound for an unknown organization."""
+        org = await self.directory.get_org(org_id)
+        if org is None:
+            raise NotFound(f"organization {org_id} not found")
+        return await self._detail(org)
+
+    async def set_quota(self, org_id: str, quota_bytes: int | None) -> OrgDetail:
+        """`quota_bytes` None follows the default, 0 means no quota.
+
+        Raises:
+            InvalidInput: A negative quota.
+            NotFound: An unknown organization.
+        """
+        if quota_bytes is not None and quota_bytes < 0:
+            raise InvalidInput("quota_bytes", "must be 0 (no quota) or positive", str(quota_bytes))
+        org = await self.directory.set_org_quota(org_id, quota_bytes)
+        return await self._detail(org)
+
+    async def _detail(self, org: Organization) -> OrgDetail:
+        usage = await self.catalog.org_usage(org.id)
+        return OrgDetail(
+            id=org.id,
+            name=org.name,
+            quota_bytes=org.quota_bytes,
+            effective_quota_bytes=quota.effective_quota(org.quota_bytes, self.default_quota),
+            used_bytes=usage.used_bytes,
+            systems=len(await self.directory.list_systems(org.id)),
+        )

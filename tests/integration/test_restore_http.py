@@ -1,0 +1,234 @@
+"""Restore through real HTTP: list, download (whole and by ranges) and delete one's own backups."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.settings import Settings
+from tests.integration.live import (
+    Tenant,
+    client,
+    live_server,
+    object_files,
+    org_used_bytes,
+    provision,
+    rows_by_state,
+    settings_for,
+)
+from tests.unit.fakes import pgp
+
+URL = "/api/systems/backups"
+NO_RATE_LIMIT = {"rate_limit_per_minute": "0", "rate_limit_per_hour": "0"}
+MISSING_ID = "01900000-0000-7000-8000-000000000000.tar.gz"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return settings_for(tmp_path, **NO_RATE_LIMIT)
+
+
+@pytest.fixture
+def tenants(settings: Settings) -> list[Tenant]:
+    return provision(settings, systems=2)
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[str]:
+    with live_server(settings) as url:
+        yield url
+
+
+def store(http: httpx.Client, body: bytes, name: str | None = "daily.tar.gz.gpg") -> str:
+    headers = {"X-Filename": name} if name is not None else {}
+    answer = http.post(URL, content=body, headers=headers)
+    assert answer.status_code == 201, answer.text
+    backup_id: str = answer.json()["data"]["id"]
+    return backup_id
+
+
+def test_a_restore_works_end_to_end_whole_and_by_ranges(server: str, tenants: list[Tenant]) -> None:
+    body = pgp(3 * 1024 * 1024 + 12345)  # several read chunks
+    with client(server, tenants[0]) as http:
+        older = store(http, pgp(1000), "older.json.gpg")
+        backup_id = store(http, body)
+
+        listing = http.get(URL)
+        assert listing.status_code == 200
+        assert listing.json()["code"] == 200
+        data = listing.json()["data"]
+        assert [b["id"] for b in data["backups"]] == [backup_id, older]
+        assert set(data["backups"][0]) == {"id", "filename", "size", "sha256", "mimetype", "uploaded_at"}
+        assert data["backups"][0]["filename"] == "daily.tar.gz"
+        assert data["usage"] == {
+            "count": 2,
+            "total_size": len(body) + 1000,
+            "max_count": 10,
+            "max_total_size": 500 * 1024 * 1024,
+        }
+
+        whole = http.get(f"{URL}/{backup_id}")
+        assert whole.status_code == 200
+        assert whole.content == body
+        digest = hashlib.sha256(body).digest()
+        assert whole.headers["Content-Type"] == "application/octet-stream"
+        assert whole.headers["X-Content-Type-Options"] == "nosniff"
+        assert whole.headers["Content-Disposition"] == 'attachment; filename="daily.tar.gz.gpg"'
+        assert whole.headers["Content-Length"] == str(len(body))
+        assert whole.headers["ETag"] == f'"{digest.hex()}"'
+        assert whole.headers["Repr-Digest"] == f"sha-256=:{base64.b64encode(digest).decode()}:"
+        assert "Content-Range" not in whole.headers
+
+        size = len(body)
+        for header, start, end in [
+            ("bytes=0-99", 0, 100),
+            ("bytes=100-", 100, size),
+            ("bytes=-50", size - 50, size),
+            ("bytes=1048570-1048590", 1048570, 1048591),
+            ("bytes=0-99999999999", 0, size),
+        ]:
+            part = http.get(f"{URL}/{backup_id}", headers={"Range": header})
+            assert part.status_code == 206, header
+            assert part.content == body[start:end], header
+            assert part.headers["Content-Range"] == f"bytes {start}-{end - 1}/{size}"
+            assert part.headers["Content-Length"] == str(end - start)
+            assert part.headers["Repr-Digest"] == whole.headers["Repr-Digest"]
+
+        # A resumed restore: what arrived before the break, then the rest by range.
+        first = http.get(f"{URL}/{backup_id}", headers={"Range": "bytes=0-2000000"}).content
+        rest = http.get(
+            f"{URL}/{backup_id}", headers={"Range": f"bytes={len(first)}-", "If-Range": whole.headers["ETag"]}
+        )
+        assert rest.status_code == 206
+        assert first + rest.content == body
+
+
+def test_an_unsatisfiable_range_is_416_with_the_size(server: str, tenants: list[Tenant]) -> None:
+    with client(server, tenants[0]) as http:
+        backup_id = store(http, pgp(1000))
+        for header in ("bytes=1000-", "bytes=5000-6000", "bytes=-0"):
+            answer = http.get(f"{URL}/{backup_id}", headers={"Range": header})
+            assert answer.status_code == 416, header
+            assert answer.headers["Content-Range"] == "bytes */1000"
+            assert answer.json()["code"] == 416
+
+
+@pytest.mark.parametrize("header", ["bytes=0-1,5-6", "items=0-5", "bytes=9-2", "bytes=abc"])
+def test_ranges_it_does_not_serve_get_the_whole_backup(server: str, tenants: list[Tenant], header: str) -> None:
+    body = pgp(1000)
+    with client(server, tenants[0]) as http:
+        answer = http.get(f"{URL}/{store(http, body)}", headers={"Range": header})
+        assert answer.status_code == 200
+        assert answer.content == body
+
+
+def test_an_if_range_for_another_version_gets_the_whole_backup(server: str, tenants: list[Tenant]) -> None:
+    body = pgp(1000)
+    with client(server, tenants[0]) as http:
+        answer = http.get(f"{URL}/{store(http, body)}", headers={"Range": "bytes=0-9", "If-Range": '"other"'})
+        assert answer.status_code == 200
+        assert answer.content == body
+
+
+@pytest.mark.parametrize(
+    ("name", "download"),
+    [("cfg.tar.gz.ASC", "cfg.tar.gz.ASC"), ("cfg.xml.pgp", "cfg.xml.pgp"), ("cfg.json", "cfg.json.gpg")],
+)
+def test_the_download_name_keeps_the_envelope_it_arrived_with(
+    server: str, tenants: list[Tenant], name: str, download: str
+) -> None:
+    with client(server, tenants[0]) as http:
+        answer = http.get(f"{URL}/{store(http, pgp(100), name)}")
+        assert answer.headers["Content-Disposition"] == f'attachment; filename="{download}"'
+
+
+def test_a_backup_without_a_name_downloads_as_backup_uuid_gpg(server: str, tenants: list[Tenant]) -> None:
+    with client(server, tenants[0]) as http:
+        backup_id = store(http, pgp(100), None)
+        disposition = http.get(f"{URL}/{backup_id}").headers["Content-Disposition"]
+        assert disposition == f'attachment; filename="backup-{backup_id.removesuffix(".bin")}.gpg"'
+
+
+def test_another_systems_or_an_unknown_id_is_404_never_403(server: str, tenants: list[Tenant]) -> None:
+    mine, theirs = tenants
+    with client(server, mine) as http:
+        backup_id = store(http, pgp(100))
+    with client(server, theirs) as http:
+        assert http.get(f"{URL}/{backup_id}").status_code == 404
+        assert http.delete(f"{URL}/{backup_id}").status_code == 404
+        assert http.get(URL).json()["data"]["backups"] == []
+        assert http.get(f"{URL}/{MISSING_ID}").status_code == 404
+        assert http.delete(f"{URL}/{MISSING_ID}").json() == {
+            "code": 404,
+            "message": f"backup {MISSING_ID} not found",
+            "data": None,
+        }
+    with client(server, mine) as http:
+        assert http.get(f"{URL}/{backup_id}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "not-an-id",
+        "01900000-0000-4000-8000-000000000000.tar.gz",  # a UUIDv4
+        "01900000-0000-7000-8000-000000000000.exe",  # not an allowlisted extension
+        "01900000-0000-7000-8000-000000000000",
+        "x y.tar.gz",
+        "...tar.gz",
+        "01900000-0000-7000-8000-000000000000.TAR.GZ",
+    ],
+)
+def test_a_malformed_id_is_400(server: str, tenants: list[Tenant], bad: str) -> None:
+    with client(server, tenants[0]) as http:
+        for answer in (http.get(f"{URL}/{bad}"), http.delete(f"{URL}/{bad}")):
+            assert answer.status_code == 400, bad
+            assert answer.json()["data"]["errors"][0]["key"] == "id"
+
+
+def test_restore_routes_need_credentials(server: str, tenants: list[Tenant]) -> None:
+    with client(server, tenants[0]) as http:
+        backup_id = store(http, pgp(100))
+    for method, path in (("GET", URL), ("GET", f"{URL}/{backup_id}"), ("DELETE", f"{URL}/{backup_id}")):
+        answer = httpx.request(method, server + path, auth=(tenants[0].key, "wrong"))
+        assert answer.status_code == 401
+        assert answer.headers["WWW-Authenticate"].startswith("Basic realm=")
+
+
+def test_delete_frees_usage_so_a_refused_upload_now_fits(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, **NO_RATE_LIMIT)
+    tenant = provision(settings, quota=1000)[0]
+    with live_server(settings) as server, client(server, tenant) as http:
+        first = store(http, pgp(800))
+        refused = http.post(URL, content=pgp(800))
+        assert refused.status_code == 413
+        assert refused.json()["data"]["errors"][0]["key"] == "org_quota"
+
+        deleted = http.delete(f"{URL}/{first}")
+        assert deleted.status_code == 200
+        assert deleted.json() == {"code": 200, "message": "backup deleted", "data": {"id": first}}
+        assert org_used_bytes(settings, tenant.org_id) == 0
+        assert http.get(f"{URL}/{first}").status_code == 404
+        assert http.get(URL).json()["data"]["usage"]["count"] == 0
+
+        second = store(http, pgp(800))
+    assert org_used_bytes(settings, tenant.org_id) == 800
+    assert rows_by_state(settings) == {"stored": 1}
+    assert [p.name for p in object_files(settings)] == [second]
+
+
+def test_append_only_refuses_appliance_deletes_with_403(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, append_only="true", **NO_RATE_LIMIT)
+    tenant = provision(settings)[0]
+    with live_server(settings) as server, client(server, tenant) as http:
+        backup_id = store(http, pgp(100))
+        answer = http.delete(f"{URL}/{backup_id}")
+        assert answer.status_code == 403
+        assert answer.json()["code"] == 403
+        assert http.get(f"{URL}/{backup_id}").status_code == 200
+    assert rows_by_state(settings) == {"stored": 1}
