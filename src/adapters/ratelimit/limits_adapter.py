@@ -6,7 +6,9 @@ import asyncio
 import logging
 import math
 import time
+from typing import Any
 
+import coredis
 from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.aio.storage import MovingWindowSupport
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -16,21 +18,43 @@ from domain.ports import Allowed, Denied
 
 log = logging.getLogger(__name__)
 
-
-def _async_uri(url: str) -> str:
-    """SPEC names plain `memory://` and `redis://…`; `limits` wants their async variants."""
-    return url if url.startswith("async+") else f"async+{url}"
+# A Redis that does not answer must not hold an upload for long: after this the upload goes ahead.
+REDIS_TIMEOUT_S = 2.0
 
 
 class LimitsRateLimiter:
     """Per-system moving windows. Every window is tested before any is spent.
 
-    When the shared storage (Redis) fails, uploads are allowed and a warning is logged: losing the
-    rate limit for a moment is better than refusing every backup of a fleet (SPEC keeps 503 for the
-    store and the database)."""
+    On Redis (`redis://host:port/db`, `rediss://…`) the windows are shared by every replica: each hit is
+    one atomic script per window, so no window ever holds more hits than it allows. Testing the
+    windows and spending them are separate round trips, so two replicas racing for the last slot of the
+    hour may spend a minute slot on an upload that is then denied; that errs on the strict side.
+
+    When the storage fails (Redis down, timing out, refusing), the upload is allowed, a warning is
+    logged and `storage_failures` counts it: losing the rate limit for a while is better than refusing
+    every backup of a fleet, and the org quota and per-system caps still hold (they live in the
+    database). SPEC keeps 503 for the object store and the database.
+    """
 
     def __init__(self, storage_url: str, per_minute: int, per_hour: int) -> None:
-        storage = storage_from_string(_async_uri(storage_url))
+        """Args:
+        storage_url: `memory://` (this process only) or `redis://host:port/db` (shared).
+        per_minute: Uploads allowed per system in any 60 s; 0 disables the window.
+        per_hour: Uploads allowed per system in any 3600 s; 0 disables the window.
+
+        Raises:
+            ValueError: The URL names no storage with moving windows.
+        """
+        self._pool: coredis.ConnectionPool | None = None
+        options: dict[str, Any] = {}
+        plain = storage_url.removeprefix("async+")
+        if plain.startswith(("redis://", "rediss://")):
+            # Our own pool: bounded timeouts, and something to disconnect in `aclose`.
+            self._pool = coredis.ConnectionPool.from_url(
+                plain, connect_timeout=REDIS_TIMEOUT_S, stream_timeout=REDIS_TIMEOUT_S
+            )
+            options["connection_pool"] = self._pool
+        storage = storage_from_string(f"async+{plain}", **options)
         if not isinstance(storage, MovingWindowSupport):
             raise ValueError(f"rate-limit storage {storage_url} has no moving windows")
         self._limiter = MovingWindowRateLimiter(storage)
@@ -39,19 +63,27 @@ class LimitsRateLimiter:
             self._items.append(RateLimitItemPerMinute(per_minute))
         if per_hour > 0:
             self._items.append(RateLimitItemPerHour(per_hour))
-        # Within one process, test-then-hit must not interleave; across replicas the gap is tiny.
+        # Within one process, test-then-hit must not interleave.
         self._lock = asyncio.Lock()
         self.storage_failures = 0
 
     async def acquire(self, system_key: str) -> Allowed | Denied:
+        """Allowed (a slot spent in every window), or Denied with whole seconds to wait (nothing spent)."""
         if not self._items:
             return Allowed()
         try:
-            async with self._lock:
+            async with self._lock, asyncio.timeout(2 * REDIS_TIMEOUT_S):
                 return await self._acquire(system_key)
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:  # any storage failure: fail open, loudly
             self.storage_failures += 1
-            log.warning("rate-limit storage failed (%s); allowing upload of %s", exc, system_key)
+            log.warning(
+                "rate-limit storage failed (%s: %s); allowing the upload of %s unlimited",
+                type(exc).__name__,
+                exc,
+                system_key,
+            )
             return Allowed()
 
     async def _acquire(self, system_key: str) -> Allowed | Denied:
@@ -65,8 +97,19 @@ class LimitsRateLimiter:
 
     async def _retry_after(self, full: list[RateLimitItem], system_key: str) -> int:
         now = time.time()
-        waits = [(await self._limiter.get_window_stats(item, system_key)).reset_time - now for item in full]
-        return max(1, math.ceil(max(waits)))
+        waits = []
+        for item in full:
+            reset = (await self._limiter.get_window_stats(item, system_key)).reset_time
+            # Redis hands timestamps back through Lua's 14-digit tostring, which can land a few
+            # microseconds late; no wait is ever longer than the window itself.
+            waits.append(min(item.get_expiry(), math.ceil(reset - now)))
+        return max(1, *waits)
 
     async def ping(self) -> bool:
+        """True when the storage answers."""
         return bool(await self._limiter.storage.check())
+
+    async def aclose(self) -> None:
+        """Close the Redis connections (a no-op in memory)."""
+        if self._pool is not None:
+            self._pool.disconnect()

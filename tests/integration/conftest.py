@@ -1,0 +1,191 @@
+"""Fixtures of the integration tests: the services, and every adapter of every port.
+
+Contract suites ask for a port (`directory` + `catalog`, `objects`, `limiters`) and run once per adapter:
+
+- `directory` / `catalog`: a matched pair on one backend — `memory`, `sqlite`, `postgresql` — starting
+  from empty tables;
+- `objects`: `ObstoreObjectStore` over `memory`, `file` (tmp_path) and `s3` (a fresh prefix of the test
+  bucket);
+- `limiters`: a factory of rate limiters on a fake clock — `memory`, `limits-memory` (the embedded
+  default) and `redis`.
+
+Service fixtures (session-scoped): `postgres_url`, `redis` / `redis_url`, `s3` / `s3_env`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import types
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from obstore.store import MemoryStore
+
+from adapters.memory.catalog import InMemoryBackupCatalog
+from adapters.memory.directory import InMemorySystemDirectory
+from adapters.memory.ratelimit import InMemoryRateLimiter
+from adapters.objectstore.obstore_adapter import ObstoreObjectStore
+from adapters.objectstore.urls import store_from_url
+from adapters.ratelimit.limits_adapter import LimitsRateLimiter
+from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine, upgrade
+from adapters.sql.models import Base
+from domain.ports import BackupCatalog, ObjectStore, RateLimiter, SystemDirectory
+from tests.integration.services import (
+    FakeTime,
+    Ledger,
+    Limiters,
+    RedisService,
+    S3Service,
+    postgres_service,
+    redis_service,
+    s3_service,
+)
+
+# --- services (session-scoped; sync, since each runs its own event loop to set itself up) ------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A `postgresql+asyncpg://` URL of this run's database (each `ledger` migrates it and empties it)."""
+    with postgres_service() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis() -> Iterator[RedisService]:
+    """This run's Redis: `.url` for `BACKUP_RATE_LIMIT_STORAGE_URL`, `.key()` for a fresh rate-limit key."""
+    with redis_service() as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis: RedisService) -> str:
+    return redis.url
+
+
+@pytest.fixture(scope="session")
+def s3() -> Iterator[S3Service]:
+    """This run's S3 bucket: `.env` (the AWS_* variables), `.url(prefix)`, `.client()` (boto3)."""
+    with s3_service() as service:
+        yield service
+
+
+@pytest.fixture(scope="session")
+def s3_env(s3: S3Service) -> dict[str, str]:
+    return s3.env
+
+
+# --- SystemDirectory + BackupCatalog ---------------------------------------------------------------
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
+    """The database URL of the backend under test (None in memory). Sync, so that the session-scoped
+    PostgreSQL fixture can run its own event loop."""
+    if request.param == "memory":
+        return None
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/ledger/backups.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def ledger(ledger_url: str | None) -> AsyncIterator[Ledger]:
+    if ledger_url is None:
+        directory = InMemorySystemDirectory()
+        yield Ledger("memory", directory, InMemoryBackupCatalog(directory.orgs.get))
+        return
+    engine = make_engine(ledger_url)
+    try:
+        await upgrade(engine)
+        async with engine.begin() as conn:
+            # PostgreSQL's database is shared by the whole run: every test starts from empty tables.
+            for table in reversed(Base.metadata.sorted_tables):
+                await conn.execute(table.delete())
+        yield Ledger(engine.dialect.name, SqlSystemDirectory(engine), SqlBackupCatalog(engine), engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def directory(ledger: Ledger) -> SystemDirectory:
+    return ledger.directory
+
+
+@pytest.fixture
+def catalog(ledger: Ledger) -> BackupCatalog:
+    return ledger.catalog
+
+
+# --- ObjectStore ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["memory", "file", "s3"])
+def objects(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
+    """An empty object store; on S3 a fresh prefix of the run's bucket."""
+    if request.param == "memory":
+        return ObstoreObjectStore(MemoryStore())
+    if request.param == "file":
+        return ObstoreObjectStore(store_from_url(f"file://{tmp_path}/objects"))
+    s3: S3Service = request.getfixturevalue("s3")
+    return ObstoreObjectStore(store_from_url(s3.url(f"t-{secrets.token_hex(6)}"), env=s3.env))
+
+
+# --- RateLimiter ----------------------------------------------------------------------------------
+
+
+def _patch_time(monkeypatch: pytest.MonkeyPatch, fake: FakeTime, *modules: str) -> None:
+    """`limits` reads `time.time()` where it computes windows; give those modules the fake clock."""
+    shim = types.SimpleNamespace(**{name: getattr(time, name) for name in dir(time) if not name.startswith("_")})
+    shim.time = fake.time
+    for module in modules:
+        monkeypatch.setattr(f"{module}.time", shim)
+
+
+@pytest.fixture(params=["memory", "limits-memory", "redis"])
+def limiter_backend(request: pytest.FixtureRequest) -> tuple[str, RedisService | None]:
+    """The adapter under test, and Redis for the one that needs it. Sync, like `ledger_url`."""
+    backend: str = request.param
+    return backend, request.getfixturevalue("redis") if backend == "redis" else None
+
+
+@pytest.fixture
+async def limiters(
+    limiter_backend: tuple[str, RedisService | None], monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Limiters]:
+    """Rate limiters of one adapter, all on one fake clock that `limiters.time.advance` moves."""
+    backend, redis = limiter_backend
+    fake = FakeTime()
+
+    def key() -> str:
+        return f"sys-{secrets.token_hex(6)}"
+
+    if backend == "memory":
+
+        def in_memory(per_minute: int, per_hour: int) -> RateLimiter:
+            return InMemoryRateLimiter({60: per_minute, 3600: per_hour}, fake.clock)
+
+        yield Limiters("memory", in_memory, fake, key)
+        return
+    url = "memory://"
+    if redis is not None:
+        url, key = redis.url, redis.key
+    _patch_time(
+        monkeypatch,
+        fake,
+        "adapters.ratelimit.limits_adapter",
+        "limits.aio.storage.memory",
+        "limits.aio.storage.redis.coredis",
+    )
+    made: list[LimitsRateLimiter] = []
+
+    def with_limits(per_minute: int, per_hour: int) -> RateLimiter:
+        made.append(LimitsRateLimiter(url, per_minute, per_hour))
+        return made[-1]
+
+    yield Limiters(backend, with_limits, fake, key)
+    for limiter in made:
+        await limiter.aclose()

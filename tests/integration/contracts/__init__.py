@@ -1,0 +1,1 @@
+"""One contract suite per port, run against every adapter of that port (fixtures in ../conftest.py)."""
