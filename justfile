@@ -14,3 +14,7 @@ lint:
     uv run --locked ruff format --check
     uv run --locked mypy
     uv run --locked lint-imports
+
+# Measure ingest, memory, S3, concurrency and small uploads against same-run baselines (~3 min; --quick: smoke run).
+bench *ARGS:
+    uv run --locked python -m bench.run {{ARGS}}

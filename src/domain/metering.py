@@ -1,23 +1,31 @@
-"""A body on its way to the store: counted, capped and hashed, with hashing off the event loop."""
+"""A body on its way to the store: counted, capped and hashed, with the heavy work off the event loop."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 from domain.errors import TooLarge
 
-# Coalesce the server's small chunks (~64-256 KiB) into blocks hashed in a worker thread while
-# the next block arrives; hashlib releases the GIL on large buffers.
+# The server's chunks (~64-256 KiB) are coalesced into blocks of this size. Joining a block and hashing
+# it both release the GIL, so one worker thread does both while the event loop receives the next block.
 BLOCK_SIZE = 4 * 1024 * 1024
 # A last block this small is hashed inline: a thread hop costs more than it saves.
 INLINE_HASH = 256 * 1024
+# Workers shared by every upload of the process: all cores but the one the event loop runs on, so
+# concurrent uploads cannot starve the loop (and /api/health) of CPU.
+_WORKERS = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1), thread_name_prefix="metering")
 
 
 class MeteredBody:
     """Yields the body in blocks of about `block_size` bytes. Once exhausted, `size` and `sha256`
-    describe exactly what was yielded. Crossing `cap` raises TooLarge (key `body`)."""
+    describe exactly what was yielded. Crossing `cap` raises TooLarge (key `body`).
+
+    Block N is joined and hashed in a worker thread while block N+1 arrives, and handed on once
+    both are done; blocks are immutable `bytes` (the store may keep references to them)."""
 
     def __init__(self, head: bytes, rest: AsyncIterator[bytes], cap: int, block_size: int = BLOCK_SIZE) -> None:
         self._head = head
@@ -32,30 +40,34 @@ class MeteredBody:
         return self._blocks()
 
     async def _blocks(self) -> AsyncIterator[bytes]:
-        pending: asyncio.Future[None] | None = None
+        loop = asyncio.get_running_loop()
+        pending: asyncio.Future[bytes] | None = None
         parts: list[bytes] = []
         buffered = 0
         async for chunk in self._chunks():
             parts.append(chunk)
             buffered += len(chunk)
             if buffered >= self._block_size:
-                block = parts[0] if len(parts) == 1 else b"".join(parts)
-                parts.clear()
+                # One block at a time in the worker keeps the hash in order and memory flat.
+                done = await pending if pending is not None else None
+                pending = loop.run_in_executor(_WORKERS, self._digest, parts)
+                parts = []
                 buffered = 0
-                if pending is not None:
-                    await pending
-                pending = asyncio.ensure_future(asyncio.to_thread(self._hasher.update, block))
-                yield block
+                if done is not None:
+                    yield done
         if pending is not None:
-            await pending
+            yield await pending
         if parts:
-            block = b"".join(parts)
-            if len(block) > INLINE_HASH:
-                await asyncio.to_thread(self._hasher.update, block)
+            if buffered > INLINE_HASH:
+                yield await loop.run_in_executor(_WORKERS, self._digest, parts)
             else:
-                self._hasher.update(block)
-            yield block
+                yield self._digest(parts)
         self.sha256 = self._hasher.hexdigest()
+
+    def _digest(self, parts: list[bytes]) -> bytes:
+        block = parts[0] if len(parts) == 1 else b"".join(parts)
+        self._hasher.update(block)
+        return block
 
     async def _chunks(self) -> AsyncIterator[bytes]:
         if self._head:
