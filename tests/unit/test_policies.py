@@ -7,7 +7,7 @@ import pytest
 from domain.errors import TooLarge
 from domain.ledger import plan_commit
 from domain.model import Backup, Limits
-from domain.retention import victims
+from domain.retention import NEWEST, victims
 
 T0 = datetime(2026, 4, 12, 2, 15, tzinfo=UTC)
 
@@ -39,25 +39,37 @@ def limits(max_per_system: int = 3, max_size_per_org: int = 0, **kw: int) -> Lim
 
 def test_oldest_backups_are_pruned_past_the_slot_cap() -> None:
     stored = [backup(n, 10) for n in (3, 1, 2)]
-    assert [b.id for b in victims(stored, 10, max_count=3, max_total_size=1000)] == [backup(1, 10).id]
+    assert victims(stored, NEWEST, 10, max_count=3, max_total_size=1000) == [backup(1, 10).id]
 
 
 def test_oldest_backups_are_pruned_until_the_size_cap_holds() -> None:
     stored = [backup(n, 400) for n in range(3)]
-    chosen = victims(stored, 500, max_count=10, max_total_size=1000)
-    assert [b.id for b in chosen] == [backup(0, 400).id, backup(1, 400).id]
+    chosen = victims(stored, NEWEST, 500, max_count=10, max_total_size=1000)
+    assert chosen == [backup(0, 400).id, backup(1, 400).id]
 
 
 def test_nothing_is_pruned_while_both_caps_hold() -> None:
-    assert victims([backup(1, 10)], 10, max_count=2, max_total_size=20) == []
+    assert victims([backup(1, 10)], NEWEST, 10, max_count=2, max_total_size=20) == []
+
+
+def test_an_upload_committing_after_newer_ones_is_itself_pruned() -> None:
+    stored = [backup(n, 10) for n in (2, 3, 4)]
+    late = backup(1, 10)
+    plan = plan_commit(
+        stored=stored, incoming_id=late.id, incoming_size=10, used_bytes=30, quota_override=None, limits=limits()
+    )
+    assert plan.superseded
+    assert plan.victims == []
+    assert plan.used_after == 30
 
 
 def test_quota_counts_the_retention_victims_as_freed() -> None:
     stored = [backup(n, 100) for n in range(3)]
-    chosen = plan_commit(
+    plan = plan_commit(
         stored=stored, incoming_size=100, used_bytes=300, quota_override=300, limits=limits(max_per_system=3)
     )
-    assert len(chosen) == 1
+    assert len(plan.victims) == 1
+    assert plan.used_after == 300
 
 
 def test_quota_refuses_without_telling_the_usage() -> None:
@@ -69,7 +81,8 @@ def test_quota_refuses_without_telling_the_usage() -> None:
 
 
 def test_org_override_zero_means_no_quota_and_none_follows_the_default() -> None:
-    assert plan_commit(stored=[], incoming_size=10**9, used_bytes=10**12, quota_override=0, limits=limits()) == []
+    unlimited = plan_commit(stored=[], incoming_size=10**9, used_bytes=10**12, quota_override=0, limits=limits())
+    assert unlimited.victims == []
     with pytest.raises(TooLarge):
         plan_commit(stored=[], incoming_size=2, used_bytes=9, quota_override=None, limits=limits(max_size_per_org=10))
 

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from domain.errors import CatalogUnavailable, NotFound
-from domain.ledger import plan_commit
-from domain.model import Backup, BackupState, Limits, Organization
+from domain.ledger import plan_commit, pruned
+from domain.model import Backup, BackupState, BackupStats, Limits, Organization
 from domain.ports import OrgUsage
 
 
@@ -41,17 +41,19 @@ class InMemoryBackupCatalog:
             if backup.id not in self.rows:
                 raise CatalogUnavailable(f"intent {backup.id} vanished")
             usage = await self.org_usage(backup.org_id)
-            victims = plan_commit(
+            plan = plan_commit(
                 stored=await self.stored_backups(backup.system_id),
+                incoming_id=backup.id,
                 incoming_size=backup.size,
                 used_bytes=usage.used_bytes,
                 quota_override=usage.quota_override,
                 limits=limits,
             )
+            victims = pruned(plan, backup)
             self.rows[backup.id] = replace(backup, state=BackupState.STORED)
             for victim in victims:
-                self.rows[victim.id] = replace(victim, state=BackupState.DELETING)
-            self.used[backup.org_id] = usage.used_bytes - sum(v.size for v in victims) + backup.size
+                self.rows[victim.id] = victim
+            self.used[backup.org_id] = plan.used_after
             return victims
 
     async def abort_upload(self, backup_id: str) -> None:
@@ -64,6 +66,42 @@ class InMemoryBackupCatalog:
             row = self.rows.get(backup_id)
             if row is not None and row.state is BackupState.DELETING:
                 del self.rows[backup_id]
+
+    async def get_backup(self, system_id: str, backup_id: str) -> Backup | None:
+        row = self.rows.get(backup_id)
+        if row is None or row.system_id != system_id or row.state is not BackupState.STORED:
+            return None
+        return row
+
+    async def begin_deletion(self, system_id: str, backup_id: str) -> Backup | None:
+        async with self._lock:
+            row = await self.get_backup(system_id, backup_id)
+            if row is None:
+                return None
+            self.rows[backup_id] = replace(row, state=BackupState.DELETING)
+            self.used[row.org_id] = self.used.get(row.org_id, 0) - row.size
+            return self.rows[backup_id]
+
+    async def begin_system_deletion(self, system_id: str) -> list[Backup]:
+        async with self._lock:
+            rows = sorted((b for b in self.rows.values() if b.system_id == system_id), key=lambda b: b.id)
+            for row in rows:
+                if row.state is BackupState.STORED:
+                    self.used[row.org_id] = self.used.get(row.org_id, 0) - row.size
+                self.rows[row.id] = replace(row, state=BackupState.DELETING)
+            return [self.rows[row.id] for row in rows]
+
+    async def backup_stats(self, org_id: str | None = None) -> dict[str, BackupStats]:
+        stats: dict[str, BackupStats] = {}
+        for row in self.rows.values():
+            if row.state is not BackupState.STORED or (org_id is not None and row.org_id != org_id):
+                continue
+            seen = stats.get(row.system_id, BackupStats(count=0, total_size=0, last_backup_at=None))
+            last = row.uploaded_at if seen.last_backup_at is None else max(seen.last_backup_at, row.uploaded_at)
+            stats[row.system_id] = BackupStats(
+                count=seen.count + 1, total_size=seen.total_size + row.size, last_backup_at=last
+            )
+        return stats
 
     async def ping(self) -> None:
         return None
