@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -13,8 +15,12 @@ from adapters.http.api import create_litestar
 from adapters.http.services import ApiServices
 from app.composition import Container, Overrides, build
 from app.settings import Settings
+from domain.errors import DomainError
+from domain.reaper import Reaper
 
 log = logging.getLogger(__name__)
+# How often each replica offers to run a reaper pass.
+REAPER_INTERVAL = 300.0
 
 
 def create_app(settings: Settings | None = None, overrides: Overrides | None = None) -> Litestar:
@@ -30,9 +36,14 @@ def app_for(container: Container) -> Litestar:
         await container.start()
         if container.settings.max_size_per_org == 0:
             log.warning("BACKUP_MAX_SIZE_PER_ORG=0: organizations without their own quota are unlimited")
+        reaping = asyncio.create_task(reap_forever(container.reaper)) if container.reaper else None
         try:
             yield
         finally:
+            if reaping is not None:
+                reaping.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reaping
             await container.close()
 
     services = ApiServices(
@@ -40,5 +51,27 @@ def app_for(container: Container) -> Litestar:
         catalog=container.catalog,
         objects=container.objects,
         ingest=container.ingest,
+        access=container.access,
+        operator_access=container.operator_access,
+        registry=container.registry,
+        orgs=container.orgs,
+        systems=container.systems,
+        destroy=container.destroy,
     )
-    return create_litestar(services, lifespan=[lifespan])
+    app = create_litestar(services, admin_token=container.settings.admin_token, lifespan=[lifespan])
+    app.state.drain = services.drain
+    return app
+
+
+async def reap_forever(reaper: Reaper, interval: float = REAPER_INTERVAL) -> None:
+    """A pass at start (to finish what a crash left) and every `interval` seconds; one replica at a
+    time does the work (the reaper takes a database lease)."""
+    while True:
+        try:
+            result = await reaper()
+        except DomainError as exc:
+            log.warning("reaper pass failed: %s", exc)
+        else:
+            if result.deleted or result.stale:
+                log.info("reaper finished %d deletions and removed %d stale uploads", result.deleted, result.stale)
+        await asyncio.sleep(interval)

@@ -13,11 +13,19 @@ from adapters.ratelimit.limits_adapter import LimitsRateLimiter
 from adapters.sql.catalog import SqlBackupCatalog
 from adapters.sql.directory import SqlSystemDirectory
 from adapters.sql.engine import make_engine
+from adapters.sql.maintenance import SqlMaintenanceCatalog
 from adapters.sql.migrate import upgrade
 from app.settings import Settings
+from domain.destroy import DestroySystem
+from domain.fsck import Fsck
 from domain.ingest import IngestBackup
+from domain.maintenance import MaintenanceCatalog
+from domain.organizations import OrgAdmin
 from domain.ports import BackupCatalog, Clock, IdFactory, ObjectStore, RateLimiter, SystemDirectory
+from domain.reaper import Reaper
 from domain.registry import Registry
+from domain.restore import BackupAccess
+from domain.systems import SystemAdmin
 
 
 @dataclass(kw_only=True)
@@ -32,6 +40,7 @@ class Overrides:
     ids: IdFactory | None = None
     engine: AsyncEngine | None = None
     """An engine the overriding adapters use; the container migrates and disposes it."""
+    maintenance: MaintenanceCatalog | None = None
 
 
 @dataclass(kw_only=True)
@@ -44,8 +53,19 @@ class Container:
     clock: Clock
     ids: IdFactory
     engine: AsyncEngine | None = None
+    maintenance: MaintenanceCatalog | None = None
+    """The whole ledger for fsck and the reaper; None when the ledger cannot be seen whole."""
     ingest: IngestBackup = field(init=False)
     registry: Registry = field(init=False)
+    access: BackupAccess = field(init=False)
+    """Appliances' access to their own backups; BACKUP_APPEND_ONLY refuses their deletes."""
+    operator_access: BackupAccess = field(init=False)
+    """Operators' access (CLI, admin API): append-only mode binds appliances only."""
+    orgs: OrgAdmin = field(init=False)
+    systems: SystemAdmin = field(init=False)
+    destroy: DestroySystem = field(init=False)
+    fsck: Fsck | None = field(init=False)
+    reaper: Reaper | None = field(init=False)
 
     def __post_init__(self) -> None:
         self.ingest = IngestBackup(
@@ -57,6 +77,19 @@ class Container:
             limits=self.settings.limits,
         )
         self.registry = Registry(directory=self.directory, ids=self.ids)
+        limits = self.settings.limits
+        self.access = BackupAccess(
+            catalog=self.catalog, objects=self.objects, limits=limits, append_only=self.settings.append_only
+        )
+        self.operator_access = BackupAccess(catalog=self.catalog, objects=self.objects, limits=limits)
+        self.orgs = OrgAdmin(directory=self.directory, catalog=self.catalog, default_quota=limits.max_size_per_org)
+        self.systems = SystemAdmin(directory=self.directory, catalog=self.catalog, clock=self.clock, limits=limits)
+        self.destroy = DestroySystem(directory=self.directory, catalog=self.catalog, objects=self.objects)
+        self.fsck = None
+        self.reaper = None
+        if self.maintenance is not None:
+            self.fsck = Fsck(catalog=self.maintenance, objects=self.objects, clock=self.clock)
+            self.reaper = Reaper(catalog=self.maintenance, objects=self.objects, clock=self.clock)
 
     async def start(self) -> None:
         """Bring the schema up to date (idempotent; serialised across replicas on PostgreSQL)."""
@@ -66,6 +99,9 @@ class Container:
     async def close(self) -> None:
         if self.engine is not None:
             await self.engine.dispose()
+        close = getattr(self.limiter, "aclose", None)
+        if close is not None:
+            await close()
 
 
 def build(settings: Settings, overrides: Overrides | None = None) -> Container:
@@ -89,4 +125,5 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         clock=clock,
         ids=given.ids or Uuid7Factory(),
         engine=engine,
+        maintenance=given.maintenance or (SqlMaintenanceCatalog(engine) if engine is not None else None),
     )

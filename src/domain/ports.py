@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from domain.model import Backup, Limits, Organization, SystemIdentity
+from domain.model import Backup, BackupStats, Limits, Organization, SystemIdentity, SystemRecord
 
 
 class Clock(Protocol):
@@ -60,6 +60,28 @@ class SystemDirectory(Protocol):
         """A suspended system fails authentication. Raises NotFound for an unknown key."""
         ...
 
+    async def list_orgs(self) -> list[Organization]:
+        """Every organization, ordered by id (creation order: ids are UUIDv7)."""
+        ...
+
+    async def set_org_quota(self, org_id: str, quota_bytes: int | None) -> Organization:
+        """Set (or, with None, clear) the organization's own quota. Raises NotFound for an unknown id."""
+        ...
+
+    async def get_system(self, system_key: str) -> SystemRecord | None: ...
+
+    async def list_systems(self, org_id: str | None = None) -> list[SystemRecord]:
+        """Every system, or those of one organization, ordered by system key."""
+        ...
+
+    async def set_secret(self, system_key: str, secret_hash: str) -> None:
+        """Replace the stored hash: the old secret fails from now on. Raises NotFound for an unknown key."""
+        ...
+
+    async def delete_system(self, system_key: str) -> None:
+        """Remove the system; its backup rows must be gone already. Absent keys are a no-op."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class OrgUsage:
@@ -98,6 +120,25 @@ class BackupCatalog(Protocol):
         """Remove rows left *deleting* once their objects are gone."""
         ...
 
+    async def get_backup(self, system_id: str, backup_id: str) -> Backup | None:
+        """The system's *stored* backup with this id, else None (another system's id included)."""
+        ...
+
+    async def begin_deletion(self, system_id: str, backup_id: str) -> Backup | None:
+        """In one transaction serialised per organization: mark the system's stored backup *deleting*
+        and uncount its bytes. Returns it (now *deleting*), or None when there is no such stored backup."""
+        ...
+
+    async def begin_system_deletion(self, system_id: str) -> list[Backup]:
+        """Mark every row of the system *deleting* (intents and stored backups too) and uncount the
+        stored ones, in one transaction. Returns every row of the system, whatever it was."""
+        ...
+
+    async def backup_stats(self, org_id: str | None = None) -> dict[str, BackupStats]:
+        """Count, bytes and newest upload time of the stored backups, by system id, for every system
+        (or those of one organization) that has any."""
+        ...
+
     async def ping(self) -> None:
         """Raise CatalogUnavailable unless the database answers."""
         ...
@@ -107,14 +148,24 @@ class BackupCatalog(Protocol):
 class StoredObject:
     key: str
     size: int
+    modified: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRead:
+    """An object being read: its total `size` and the requested bytes, streamed in `chunks`."""
+
+    size: int
+    chunks: AsyncIterator[bytes]
 
 
 class ObjectStore(Protocol):
     """Blob storage. Raises StoreUnavailable when the store fails."""
 
     async def put(self, key: str, chunks: AsyncIterator[bytes]) -> int:
-        """Stream `chunks` under `key`; return the bytes written. An exception raised by `chunks`
-        propagates unchanged and leaves no object behind."""
+        """Stream `chunks` under `key`; return the bytes written. A DomainError raised by `chunks` (cap
+        crossed, client gone) propagates unchanged and leaves no object behind; an I/O failure while
+        writing is StoreUnavailable, whichever side of the pipe it came from."""
         ...
 
     async def delete(self, key: str) -> None:
@@ -122,6 +173,20 @@ class ObjectStore(Protocol):
         ...
 
     async def head(self, key: str) -> StoredObject | None: ...
+
+    async def get(self, key: str, start: int = 0, end: int | None = None) -> ObjectRead:
+        """Open bytes `start` to `end` (exclusive; None: to the end) for streaming; the caller keeps the
+        range inside the object. Raises ObjectMissing when there is no such object."""
+        ...
+
+    async def move(self, source: str, target: str) -> None:
+        """Rename an object (fsck's quarantine). Raises ObjectMissing."""
+        ...
+
+    async def abandoned(self, older_than: datetime) -> list[str]:
+        """Leftovers of interrupted writes last touched before `older_than` (a local store's `<key>#N`
+        temp files), as keys `delete` accepts. Stores that leave none answer []."""
+        ...
 
     def list(self, prefix: str) -> AsyncIterator[StoredObject]: ...
 

@@ -1,0 +1,82 @@
+"""What fsck and the reaper need from the ledger, and the invariants they (and the tests) check."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol
+
+from domain.model import Backup, BackupState, Limits
+
+# Anything younger than this may belong to an upload or a prune in flight: fsck and the reaper leave it alone.
+GRACE = timedelta(hours=1)
+QUARANTINE = "quarantine/"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One violation (or one repair): `kind` is one of SPEC's fsck kinds, `key` an object key or org id."""
+
+    kind: str
+    key: str
+    detail: str
+
+
+class MaintenanceCatalog(Protocol):
+    """The ledger seen whole, for verification and repair. Raises CatalogUnavailable like BackupCatalog."""
+
+    async def all_backups(self) -> list[Backup]:
+        """Every row, whatever its state."""
+        ...
+
+    async def recorded_usage(self) -> dict[str, int]:
+        """Each organization's committed-bytes counter, by org id (every org, zero included)."""
+        ...
+
+    async def set_usage(self, org_id: str, used_bytes: int) -> None: ...
+
+    async def forget(self, backup_ids: Sequence[str]) -> None:
+        """Remove rows in any state; a stored row's bytes leave its organization's counter."""
+        ...
+
+    def lease(self, name: str) -> AbstractAsyncContextManager[bool]:
+        """Single-flight across replicas: yields True for the one holder, False for the others."""
+        ...
+
+
+def usage_drift(rows: Iterable[Backup], recorded: Mapping[str, int]) -> list[Problem]:
+    """Counters that differ from the sum of their organization's stored sizes."""
+    actual = stored_bytes_by_org(rows)
+    return [
+        Problem("usage_drift", org_id, f"counter says {used} bytes, stored backups sum to {actual.get(org_id, 0)}")
+        for org_id, used in sorted(recorded.items())
+        if used != actual.get(org_id, 0)
+    ]
+
+
+def stored_bytes_by_org(rows: Iterable[Backup]) -> dict[str, int]:
+    totals: dict[str, int] = defaultdict(int)
+    for row in rows:
+        if row.state is BackupState.STORED:
+            totals[row.org_id] += row.size
+    return dict(totals)
+
+
+def cap_violations(rows: Iterable[Backup], limits: Limits, quotas: Mapping[str, int]) -> list[str]:
+    """Per system: count ≤ slot cap and bytes ≤ size cap; per org: bytes ≤ its effective quota (0 = none)."""
+    count: dict[str, int] = defaultdict(int)
+    size: dict[str, int] = defaultdict(int)
+    stored = [row for row in rows if row.state is BackupState.STORED]
+    for row in stored:
+        count[row.system_id] += 1
+        size[row.system_id] += row.size
+    found = [f"system {s} keeps {n} backups" for s, n in count.items() if n > limits.max_per_system]
+    found += [f"system {s} keeps {n} bytes" for s, n in size.items() if n > limits.max_size_per_system]
+    for org_id, used in stored_bytes_by_org(stored).items():
+        quota = quotas.get(org_id, limits.max_size_per_org)
+        if quota and used > quota:
+            found.append(f"organization {org_id} stores {used} bytes over its quota {quota}")
+    return found

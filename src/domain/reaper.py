@@ -1,0 +1,53 @@
+"""The reaper: finishes what crashes and store failures left half-done. One pass at a time, cluster-wide."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from domain.errors import DomainError
+from domain.maintenance import GRACE, MaintenanceCatalog
+from domain.model import BackupState
+from domain.ports import Clock, ObjectStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ReaperPass:
+    ran: bool
+    deleted: int = 0
+    stale: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reaper:
+    """Rows left *deleting* (their objects, then the rows) and *uploading* intents older than GRACE
+    (their objects and leftover temp files, then the rows). Store errors leave work for the next pass."""
+
+    catalog: MaintenanceCatalog
+    objects: ObjectStore
+    clock: Clock
+
+    async def __call__(self) -> ReaperPass:
+        async with self.catalog.lease("reaper") as held:
+            if not held:
+                return ReaperPass(ran=False)
+            cutoff = self.clock.now() - GRACE
+            rows = await self.catalog.all_backups()
+            deleting = [r for r in rows if r.state is BackupState.DELETING]
+            stale = [r for r in rows if r.state is BackupState.UPLOADING and r.uploaded_at < cutoff]
+            done: list[str] = []
+            for row in [*deleting, *stale]:
+                try:
+                    await self.objects.delete(row.object_key)
+                except DomainError as exc:
+                    log.warning("reaper could not erase %s: %s", row.object_key, exc)
+                    continue
+                done.append(row.id)
+            for key in await self.objects.abandoned(cutoff):
+                await self.objects.delete(key)
+            await self.catalog.forget(done)
+            return ReaperPass(
+                ran=True, deleted=sum(r.id in done for r in deleting), stale=sum(r.id in done for r in stale)
+            )
