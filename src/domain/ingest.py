@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -56,11 +57,17 @@ class IngestBackup:
             state=BackupState.UPLOADING,
         )
         await self.catalog.begin_upload(intent)
+        commit: asyncio.Future[list[Backup]] | None = None
         try:
             stored = await self._store(intent, head, body, cap)
-            victims = await self.catalog.commit_upload(stored, self.limits)
+            # Shielded: a shutdown that cancels this upload must not cut a commit in half.
+            commit = asyncio.ensure_future(self.catalog.commit_upload(stored, self.limits))
+            victims = await asyncio.shield(commit)
         except BaseException:
-            await self._discard(intent)
+            if commit is not None and await _succeeded(commit):
+                await prune(self.catalog, self.objects, commit.result())  # committed after all: keep it
+            else:
+                await self._discard(intent)
             raise
         await prune(self.catalog, self.objects, victims)
         return stored
@@ -108,6 +115,13 @@ class IngestBackup:
             await self.catalog.abort_upload(intent.id)
         except DomainError:
             log.warning("could not forget intent %s; left for the reaper", intent.id)
+
+
+async def _succeeded(commit: asyncio.Future[list[Backup]]) -> bool:
+    """Let a commit that was under way when the upload was cancelled finish, and tell how it ended."""
+    if not commit.done():
+        await asyncio.wait({commit})
+    return not commit.cancelled() and commit.exception() is None
 
 
 def check_declared_size(declared: int | None, cap: int) -> None:

@@ -38,7 +38,8 @@ async def upload_backup(
     upload = Upload(
         filename_header=request.headers.get("x-filename"), declared_size=request.content_length, body=_body(request)
     )
-    backup = await services.ingest(identity, upload)
+    async with services.drain.admit():
+        backup = await services.ingest(identity, upload)
     return Response(
         Envelope(code=201, message="backup stored", data=BackupOut.of(backup)),
         status_code=201,

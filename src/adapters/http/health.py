@@ -29,10 +29,11 @@ async def ready(services: NamedDependency[ApiServices]) -> Response[Envelope]:
             data[name] = "error"
         else:
             data[name] = "ok"
-    if all(state == "ok" for state in data.values()):
+    if services.drain.accepting and all(state == "ok" for state in data.values()):
         return Response(Envelope(code=200, message="ready", data=data))
+    message = "not ready" if services.drain.accepting else "shutting down"
     return Response(
-        Envelope(code=503, message="not ready", data=data),
+        Envelope(code=503, message=message, data=data),
         status_code=503,
         headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
     )

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from adapters.http.drain import Drain
+from domain.destroy import DestroySystem
 from domain.ingest import IngestBackup
+from domain.organizations import OrgAdmin
 from domain.ports import BackupCatalog, ObjectStore, SystemDirectory
+from domain.registry import Registry
+from domain.restore import BackupAccess
+from domain.systems import SystemAdmin
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -14,3 +20,12 @@ class ApiServices:
     catalog: BackupCatalog
     objects: ObjectStore
     ingest: IngestBackup
+    access: BackupAccess
+    """An appliance's access to its own backups (append-only mode applies)."""
+    operator_access: BackupAccess
+    """An operator's access to any system's backups (append-only mode binds appliances only)."""
+    registry: Registry
+    orgs: OrgAdmin
+    systems: SystemAdmin
+    destroy: DestroySystem
+    drain: Drain = field(default_factory=Drain)

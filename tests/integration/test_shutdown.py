@@ -1,0 +1,114 @@
+"""SIGTERM drains a real `backup-collect serve`: in-flight uploads finish, new ones get 503, nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.settings import Settings
+from tests.integration.live import object_files, provision, rows_by_state, settings_for
+from tests.integration.services import free_port
+from tests.unit.fakes import pgp
+
+URL = "/api/systems/backups"
+# uvicorn re-raises the signal it stopped on once shut down, as supervisors expect.
+STOPPED = {0, -signal.SIGTERM, -signal.SIGINT}
+
+
+def head(authorization: str, length: int) -> bytes:
+    return (
+        f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: {authorization}\r\nContent-Length: {length}\r\n\r\n".encode()
+    )
+
+
+@dataclass
+class Served:
+    url: str
+    process: subprocess.Popen[bytes]
+    settings: Settings
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    settings = settings_for(tmp_path / "data")
+    port = free_port()
+    env = {**os.environ, "BACKUP_DATA_DIR": str(tmp_path / "data")}
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(url + "/api/ready").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.poll() is None, (tmp_path / "serve.log").read_text()
+                assert time.monotonic() < deadline, "serve did not become ready"
+                time.sleep(0.1)
+            yield Served(url, process, settings)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=15)
+
+
+def test_sigterm_lets_the_upload_in_flight_finish_and_refuses_new_ones(served: Served) -> None:
+    tenant = provision(served.settings)[0]
+    body = pgp(3 * 1024 * 1024)
+    host, port = served.url.removeprefix("http://").split(":")
+    auth = httpx.BasicAuth(*tenant.auth)._auth_header
+    with socket.create_connection((host, int(port)), timeout=30) as slow:
+        slow.sendall(
+            f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        )
+        slow.sendall(body[: 1024 * 1024])
+        time.sleep(0.5)  # the server is streaming it now
+        served.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+
+        refused = httpx.post(served.url + URL, content=pgp(100), auth=tenant.auth)
+        assert refused.status_code == 503
+        assert refused.headers["Retry-After"] == "30"
+        assert httpx.get(served.url + "/api/ready").status_code == 503
+        assert served.process.poll() is None  # still draining
+
+        slow.sendall(body[1024 * 1024 :])
+        answer = slow.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 201 ")
+    assert served.process.wait(timeout=20) in STOPPED
+    assert rows_by_state(served.settings) == {"stored": 1}
+    assert [p.stat().st_size for p in object_files(served.settings)] == [len(body)]
+
+
+def test_an_upload_still_streaming_when_the_drain_ends_leaves_nothing(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tenant = provision(served.settings)[0]
+    host, port = served.url.removeprefix("http://").split(":")
+    auth = httpx.BasicAuth(*tenant.auth)._auth_header
+    with socket.create_connection((host, int(port)), timeout=60) as stuck:
+        stuck.sendall(
+            f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\nContent-Length: 10000000\r\n\r\n".encode()
+        )
+        stuck.sendall(pgp(1024 * 1024))
+        time.sleep(0.5)
+        served.process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        served.process.send_signal(signal.SIGINT)  # a second signal: stop now, without waiting for the drain
+        assert served.process.wait(timeout=20) in STOPPED
+    assert rows_by_state(served.settings) == {}
+    assert object_files(served.settings) == []
