@@ -59,7 +59,9 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url)
+    # One connection per process: every SQLite transaction takes the write lock (BEGIN IMMEDIATE), so
+    # more connections only queue in SQLite's sleeping busy handler; the pool queues them fairly instead.
+    engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
