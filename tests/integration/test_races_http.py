@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,15 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.sql import make_engine
+from adapters.objectstore.obstore_adapter import ObstoreObjectStore
+from adapters.objectstore.urls import store_from_url
+from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine
 from adapters.sql.maintenance import SqlMaintenanceCatalog
+from app.composition import Overrides
 from app.settings import Settings
+from domain.errors import CatalogUnavailable
 from domain.maintenance import usage_drift
-from domain.model import Backup, BackupState
+from domain.model import Backup, BackupState, Limits
 from tests.integration.live import Tenant, live_server, object_files, provision, settings_for
 from tests.unit.fakes import pgp
 
@@ -92,3 +97,80 @@ def test_eight_racing_uploads_of_one_system_keep_exactly_the_three_newest(tmp_pa
     assert sorted(row.id for row in ours) == ids[-3:]
     assert sorted(p.name for p in object_files(settings)) == ids[-3:]
     assert usage[tenant.org_id] == 3 * SIZE
+
+
+def test_uploads_racing_deletes_and_retention_keep_every_invariant(tmp_path: Path, settings: Settings) -> None:
+    settings = settings_for(
+        tmp_path,
+        database_url=settings.database_url,
+        max_per_system="3",
+        rate_limit_per_minute="0",
+        rate_limit_per_hour="0",
+    )
+    tenant = provision(settings)[0]
+    with live_server(settings) as server, httpx.Client(base_url=server, auth=tenant.auth, timeout=60) as http:
+        first = [http.post(URL, content=pgp(SIZE)).json()["data"]["id"] for _ in range(3)]
+
+        def act(n: int) -> httpx.Response:
+            if n % 3 == 0:
+                return httpx.delete(f"{server}{URL}/{first[n // 3]}", auth=tenant.auth, timeout=60)
+            return httpx.post(server + URL, content=pgp(SIZE), auth=tenant.auth, timeout=60)
+
+        with ThreadPoolExecutor(max_workers=9) as pool:
+            answers = list(pool.map(act, range(9)))
+        listed = http.get(URL).json()["data"]
+    deletes = [a.status_code for n, a in enumerate(answers) if n % 3 == 0]
+    uploads = [a for n, a in enumerate(answers) if n % 3 != 0]
+    assert set(deletes) <= {200, 404}
+    assert [a.status_code for a in uploads] == [201] * 6
+    newest = sorted(a.json()["data"]["id"] for a in uploads)[-3:]
+    rows, usage = ledger(settings)
+    ours = mine(rows, tenant.org_id)
+    assert sorted(r.id for r in ours) == newest
+    assert all(r.state is BackupState.STORED for r in ours)
+    assert sorted(p.name for p in object_files(settings)) == newest
+    assert usage_drift(ours, {tenant.org_id: usage[tenant.org_id]}) == []
+    assert listed["usage"]["count"] == 3
+    assert [b["id"] for b in listed["backups"]] == newest[::-1]
+
+
+class BreakingStore(ObstoreObjectStore):
+    """The real local store, whose writes fail after `fail_after` bytes, as a full disk would."""
+
+    def __init__(self, settings: Settings, fail_after: int) -> None:
+        super().__init__(store_from_url(settings.storage_url))
+        self.fail_after = fail_after
+
+    async def put(self, key: str, chunks: AsyncIterator[bytes]) -> int:
+        async def breaking() -> AsyncIterator[bytes]:
+            sent = 0
+            async for chunk in chunks:
+                sent += len(chunk)
+                if sent > self.fail_after:
+                    raise OSError("injected: no space left on device")
+                yield chunk
+
+        return await super().put(key, breaking())
+
+
+class CommitFails(SqlBackupCatalog):
+    async def commit_upload(self, backup: Backup, limits: Limits) -> list[Backup]:
+        raise CatalogUnavailable("injected: connection reset during commit")
+
+
+@pytest.mark.parametrize("fault", ["store fails mid-stream", "database fails at commit"])
+def test_a_fault_after_streaming_began_is_503_and_leaves_nothing(settings: Settings, fault: str) -> None:
+    tenant = provision(settings)[0]
+    engine = make_engine(settings.database_url)
+    if fault == "store fails mid-stream":
+        overrides = Overrides(objects=BreakingStore(settings, fail_after=5 * 1024 * 1024))
+    else:
+        overrides = Overrides(directory=SqlSystemDirectory(engine), catalog=CommitFails(engine), engine=engine)
+    with live_server(settings, overrides) as server:
+        answer = httpx.post(server + URL, content=pgp(12 * 1024 * 1024), auth=tenant.auth, timeout=60)
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "30"
+    rows, usage = ledger(settings)
+    assert mine(rows, tenant.org_id) == []
+    assert usage[tenant.org_id] == 0
+    assert object_files(settings) == []

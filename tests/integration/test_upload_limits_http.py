@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,13 +10,9 @@ import httpx
 import pytest
 
 from adapters.memory.clock import SystemClock
-from adapters.objectstore.obstore_adapter import ObstoreObjectStore
-from adapters.objectstore.urls import store_from_url
 from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine
 from app.composition import Overrides
 from app.settings import Settings
-from domain.errors import CatalogUnavailable
-from domain.model import Backup, Limits
 from tests.integration.live import (
     Tenant,
     client,
@@ -200,58 +196,6 @@ def test_a_suspended_system_is_401(tmp_path: Path) -> None:
     run(settings, suspend)
     with live_server(settings) as server, client(server, tenant) as http:
         assert upload(http).status_code == 401
-
-
-class _FailingBody(Exception):
-    pass
-
-
-class BreakingStore(ObstoreObjectStore):
-    """The real local store, whose writes fail after `fail_after` bytes like a disk or network would."""
-
-    def __init__(self, settings: Settings, fail_after: int) -> None:
-        super().__init__(store_from_url(settings.storage_url))
-        self.fail_after = fail_after
-
-    async def put(self, key: str, chunks: AsyncIterator[bytes]) -> int:
-        async def breaking() -> AsyncIterator[bytes]:
-            sent = 0
-            async for chunk in chunks:
-                sent += len(chunk)
-                if sent > self.fail_after:
-                    raise OSError("injected: no space left on device")
-                yield chunk
-
-        return await super().put(key, breaking())
-
-
-def test_a_store_failure_mid_stream_is_503_and_leaves_nothing(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path)
-    tenant = provision(settings)[0]
-    overrides = Overrides(objects=BreakingStore(settings, fail_after=5 * 1024 * 1024))
-    with live_server(settings, overrides) as server, client(server, tenant) as http:
-        answer = upload(http, 12 * 1024 * 1024)
-    assert answer.status_code == 503
-    assert answer.headers["Retry-After"] == "30"
-    assert answer.json()["code"] == 503
-    nothing_kept(settings, tenant)
-
-
-class CommitFails(SqlBackupCatalog):
-    async def commit_upload(self, backup: Backup, limits: Limits) -> list[Backup]:
-        raise CatalogUnavailable("injected: connection reset during commit")
-
-
-def test_a_database_failure_at_commit_is_503_and_leaves_nothing(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path)
-    tenant = provision(settings)[0]
-    engine = make_engine(settings.database_url)
-    overrides = Overrides(directory=SqlSystemDirectory(engine), catalog=CommitFails(engine), engine=engine)
-    with live_server(settings, overrides) as server, client(server, tenant) as http:
-        answer = upload(http, 2000)
-    assert answer.status_code == 503
-    assert answer.headers["Retry-After"] == "30"
-    nothing_kept(settings, tenant)
 
 
 def test_an_unreachable_database_is_503(tmp_path: Path) -> None:

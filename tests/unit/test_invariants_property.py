@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from domain.errors import RateLimited, TooLarge
 from domain.maintenance import cap_violations, usage_drift
 from domain.model import Limits, SystemIdentity
+from domain.restore import BackupAccess
 from tests.unit.fakes import World, pgp, upload
 
 QUOTA = 600
@@ -41,13 +42,21 @@ class Model:
         self.systems[system] = [*kept, (backup_id, size)]
         return True
 
+    def delete(self, system: str, nth: int) -> str | None:
+        kept = self.systems.get(system, [])
+        if not kept:
+            return None
+        backup_id, _ = kept.pop(nth % len(kept))
+        return backup_id
+
 
 upload_step = st.tuples(st.just("upload"), st.integers(0, 2), st.integers(1, 260))
 cap_step = st.tuples(st.just("caps"), st.integers(1, 4), st.integers(200, 700))
+delete_step = st.tuples(st.just("delete"), st.integers(0, 2), st.integers(0, 9))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.one_of(upload_step, upload_step, upload_step, cap_step), min_size=1, max_size=40))
+@given(st.lists(st.one_of(upload_step, upload_step, upload_step, cap_step, delete_step), min_size=1, max_size=40))
 def test_invariants_hold_and_retention_prunes_exactly_the_oldest(steps: list[tuple[str, int, int]]) -> None:
     asyncio.run(_play(steps))
 
@@ -64,6 +73,7 @@ async def _play(steps: list[tuple[str, int, int]]) -> None:
         systems.append(who)
     model = Model(limits)
     ingest = world.ingest
+    access = BackupAccess(catalog=world.catalog, objects=world.objects, limits=limits)
     for kind, a, b in steps:
         if kind == "caps":
             limits = replace(limits, max_per_system=a, max_size_per_system=b)
@@ -71,19 +81,21 @@ async def _play(steps: list[tuple[str, int, int]]) -> None:
             ingest = replace(ingest, limits=limits)
             continue
         who = systems[a]
-        try:
-            backup = await ingest(who, upload(pgp(b)))
-        except (TooLarge, RateLimited):
-            backup_id = None
+        if kind == "delete":
+            doomed = model.delete(who.system_id, b)
+            if doomed is not None:
+                await access.delete(who, doomed)
         else:
-            backup_id = backup.id
-        expected = model.upload(who.system_id, backup_id or "", b)
-        assert (backup_id is not None) == expected
-        rows = await world.catalog.stored_backups(who.system_id)
-        assert [(r.id, r.size) for r in rows] == model.systems.get(who.system_id, [])
-        if backup_id is not None:
-            mine = [r for r in world.catalog.rows.values() if r.system_id == who.system_id]
-            assert cap_violations(mine, limits, {org.id: QUOTA}) == []
+            try:
+                backup_id: str | None = (await ingest(who, upload(pgp(b)))).id
+            except (TooLarge, RateLimited):
+                backup_id = None
+            assert (backup_id is not None) == model.upload(who.system_id, backup_id or "", b)
+            if backup_id is not None:
+                mine = [r for r in world.catalog.rows.values() if r.system_id == who.system_id]
+                assert cap_violations(mine, limits, {org.id: QUOTA}) == []
+        stored = await world.catalog.stored_backups(who.system_id)
+        assert [(r.id, r.size) for r in stored] == model.systems.get(who.system_id, [])
         every = list(world.catalog.rows.values())
         assert usage_drift(every, {org.id: world.catalog.used.get(org.id, 0)}) == []
         assert world.catalog.used.get(org.id, 0) <= QUOTA
