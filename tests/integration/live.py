@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -141,3 +143,57 @@ def wait_until(condition: Any, timeout: float = 10) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         time.sleep(0.05)
+
+
+@dataclass
+class ServeProcess:
+    """A real `backup-collect serve` process on a free loopback port, its output in `log`."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def wait_ready(self, path: str = "/api/health", timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise AssertionError(f"serve exited with {self.process.returncode}:\n{self.log.read_text()}")
+            try:
+                if httpx.get(self.url + path, timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"serve at {self.url} did not start:\n{self.log.read_text()}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_serve(env: dict[str, str], log: Path) -> ServeProcess:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, stdout=out, stderr=out
+        )
+    return ServeProcess(f"http://127.0.0.1:{port}", process, log)
+
+
+@contextmanager
+def serving(env: dict[str, str], log: Path) -> Iterator[ServeProcess]:
+    """A serve process, ready (its `/api/ready` answers 200), stopped at the end."""
+    served = start_serve(env, log)
+    try:
+        served.wait_ready("/api/ready")
+        yield served
+    finally:
+        served.stop()

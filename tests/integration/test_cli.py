@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.integration.live import serving
 from tests.unit.fakes import pgp
 
 CLI = [sys.executable, "-m", "app.cli"]
@@ -98,36 +97,10 @@ def test_migrate_is_idempotent(tmp_path: Path) -> None:
     assert (tmp_path / "backups.db").exists()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "BACKUP_DATA_DIR": str(tmp_path / "data")}
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(url + "/api/ready").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "serve exited early"
-            assert time.monotonic() < deadline, "serve did not become ready"
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-        log.close()
+    with serving({**os.environ, "BACKUP_DATA_DIR": str(tmp_path / "data")}, tmp_path / "serve.log") as server:
+        yield server.url
 
 
 def test_serve_creates_the_embedded_default_and_accepts_an_upload(tmp_path: Path, served: str) -> None:

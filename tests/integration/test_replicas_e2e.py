@@ -9,13 +9,9 @@ import asyncio
 import hashlib
 import os
 import secrets
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,8 +23,8 @@ from sqlalchemy.engine import make_url
 from adapters.sql import make_engine
 from app.cli import main
 from app.settings import Settings
-from tests.integration.live import provision
-from tests.integration.services import RedisService, S3Service, TcpProxy, free_port
+from tests.integration.live import provision, start_serve
+from tests.integration.services import RedisService, S3Service, TcpProxy
 from tests.unit.fakes import pgp
 
 URL = "/api/systems/backups"
@@ -42,28 +38,6 @@ class Replicas:
     prefix: str
     postgres: TcpProxy
     s3: TcpProxy
-
-
-def _serve(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, stdout=out, stderr=out
-        )
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"replica exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"replica at {url} did not start:\n{log.read_text()}")
-        time.sleep(0.1)
 
 
 @pytest.fixture(scope="module")
@@ -87,24 +61,15 @@ def replicas(
             "BACKUP_STORAGE_URL": s3.url(prefix),
             "BACKUP_RATE_LIMIT_STORAGE_URL": redis.url,
         }
-        ports = [free_port(), free_port()]
-        logs = [workdir / f"replica-{n}.log" for n in range(2)]
         # Started together: both migrate at once, which the advisory lock serialises.
-        processes = [_serve(env, port, log) for port, log in zip(ports, logs, strict=True)]
+        servers = [start_serve(env, workdir / f"replica-{n}.log") for n in range(2)]
         try:
-            urls = [f"http://127.0.0.1:{port}" for port in ports]
-            for url, process, log in zip(urls, processes, logs, strict=True):
-                _wait_healthy(url, process, log)
-            yield Replicas(urls, env, proxied_db, prefix, pg_proxy, s3_proxy)
+            for server in servers:
+                server.wait_ready()
+            yield Replicas([s.url for s in servers], env, proxied_db, prefix, pg_proxy, s3_proxy)
         finally:
-            for process in processes:
-                process.terminate()
-            for process in processes:
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            for server in servers:
+                server.stop()
 
 
 def tenant(replicas: Replicas, quota: int | None = None, systems: int = 1) -> tuple[str, list[tuple[str, str]]]:

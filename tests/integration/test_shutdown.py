@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,8 +15,7 @@ import httpx
 import pytest
 
 from app.settings import Settings
-from tests.integration.live import object_files, provision, rows_by_state, settings_for
-from tests.integration.services import free_port
+from tests.integration.live import object_files, provision, rows_by_state, serving, settings_for
 from tests.unit.fakes import pgp
 
 URL = "/api/systems/backups"
@@ -40,30 +38,9 @@ class Served:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    settings = settings_for(tmp_path / "data")
-    port = free_port()
     env = {**os.environ, "BACKUP_DATA_DIR": str(tmp_path / "data")}
-    with (tmp_path / "serve.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(url + "/api/ready").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert process.poll() is None, (tmp_path / "serve.log").read_text()
-                assert time.monotonic() < deadline, "serve did not become ready"
-                time.sleep(0.1)
-            yield Served(url, process, settings)
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait(timeout=15)
+    with serving(env, tmp_path / "serve.log") as server:
+        yield Served(server.url, server.process, settings_for(tmp_path / "data"))
 
 
 def test_sigterm_lets_the_upload_in_flight_finish_and_refuses_new_ones(served: Served) -> None:
