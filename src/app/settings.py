@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,8 +12,14 @@ from domain.sizes import format_size, parse_size
 
 __all__ = ["Settings", "SettingsError", "format_size", "parse_size"]
 
+_WHOLE = re.compile(r"[0-9]+")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+
+DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+STORAGE_SCHEMES = ("file://", "memory://", "s3://")
+RATE_LIMIT_SCHEMES = ("memory://", "redis://", "rediss://")
 
 
 class SettingsError(ValueError):
@@ -55,9 +62,11 @@ class Settings:
         data_dir = Path(read.text("BACKUP_DATA_DIR", "./var"))
         return cls(
             data_dir=data_dir,
-            database_url=read.text("BACKUP_DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / 'backups.db'}"),
-            storage_url=read.text("BACKUP_STORAGE_URL", f"file://{data_dir / 'objects'}"),
-            rate_limit_storage_url=read.text("BACKUP_RATE_LIMIT_STORAGE_URL", "memory://"),
+            database_url=read.url(
+                "BACKUP_DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / 'backups.db'}", DATABASE_SCHEMES
+            ),
+            storage_url=read.url("BACKUP_STORAGE_URL", f"file://{data_dir / 'objects'}", STORAGE_SCHEMES),
+            rate_limit_storage_url=read.url("BACKUP_RATE_LIMIT_STORAGE_URL", "memory://", RATE_LIMIT_SCHEMES),
             max_upload_size=read.size("BACKUP_MAX_UPLOAD_SIZE", "2GiB", minimum=1),
             max_per_system=read.integer("BACKUP_MAX_PER_SYSTEM", "10", minimum=1),
             max_size_per_system=read.size("BACKUP_MAX_SIZE_PER_SYSTEM", "500MiB", minimum=1),
@@ -78,6 +87,12 @@ class _Reader:
         value = self.env.get(name, "").strip()
         return value or default
 
+    def url(self, name: str, default: str, schemes: tuple[str, ...]) -> str:
+        value = self.text(name, default)
+        if not value.startswith(schemes):
+            raise SettingsError(f"{name}: {value!r} must start with one of {', '.join(schemes)}")
+        return value
+
     def size(self, name: str, default: str, minimum: int) -> int:
         value = self.text(name, default)
         try:
@@ -88,7 +103,7 @@ class _Reader:
 
     def integer(self, name: str, default: str, minimum: int) -> int:
         value = self.text(name, default)
-        if not value.isdigit():
+        if not _WHOLE.fullmatch(value) or len(value) > 18:
             raise SettingsError(f"{name}: {value!r} is not a whole number")
         return self._at_least(name, value, int(value), minimum)
 

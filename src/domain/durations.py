@@ -6,7 +6,9 @@ import re
 from datetime import timedelta
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION = re.compile(r"\s*(\d+)\s*([smhdw])\s*")
+_DURATION = re.compile(r"\s*([0-9]+)\s*([smhdw])\s*")
+# Far beyond any backup schedule, and inside what datetime arithmetic can hold.
+MAX_SECONDS = 100 * 366 * 86400
 
 
 def parse_duration(text: str) -> timedelta:
@@ -14,4 +16,7 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.fullmatch(text)
     if match is None:
         raise ValueError(f"{text!r} is not a duration: use a whole number and one of s m h d w, e.g. 90m, 36h, 2d")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > MAX_SECONDS:
+        raise ValueError(f"{text!r} is too long: at most 100 years")
+    return timedelta(seconds=seconds)

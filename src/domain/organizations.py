@@ -6,9 +6,10 @@ from collections import Counter
 from dataclasses import dataclass
 
 from domain import quota
-from domain.errors import InvalidInput, NotFound
+from domain.errors import NotFound
 from domain.model import Organization
 from domain.ports import BackupCatalog, SystemDirectory
+from domain.sizes import check_quota
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -74,8 +75,7 @@ class OrgAdmin:
             InvalidInput: A negative quota.
             NotFound: An unknown organization.
         """
-        if quota_bytes is not None and quota_bytes < 0:
-            raise InvalidInput("quota_bytes", "must be 0 (no quota) or positive", str(quota_bytes))
+        check_quota(quota_bytes)
         org = await self.directory.set_org_quota(org_id, quota_bytes)
         return await self._detail(org)
 

@@ -8,6 +8,7 @@ from domain.credentials import check_system_key, hash_secret, new_secret, new_sy
 from domain.errors import InvalidInput, NotFound
 from domain.model import NewSystem, Organization, SystemIdentity
 from domain.ports import IdFactory, SystemDirectory
+from domain.sizes import check_quota
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +38,7 @@ class Registry:
         name = name.strip()
         if not name:
             raise InvalidInput("name", "must not be empty", name)
-        if quota_bytes is not None and quota_bytes < 0:
-            raise InvalidInput("quota_bytes", "must be 0 (no quota) or positive", str(quota_bytes))
+        check_quota(quota_bytes)
         org = Organization(id=self.ids.new_id(), name=name, quota_bytes=quota_bytes)
         await self.directory.create_org(org)
         return org

@@ -133,10 +133,20 @@ def test_orgs_are_created_listed_shown_and_given_quotas(admin: httpx.Client, set
 
 
 @pytest.mark.parametrize(
-    "body", [{"name": "  "}, {"name": "A", "quota_bytes": -1}, {}, {"name": 5}, {"name": "A", "quota_bytes": "1GiB"}]
+    "body",
+    [
+        {"name": "  "},
+        {"name": "A", "quota_bytes": -1},
+        {},
+        {"name": 5},
+        {"name": "A", "quota_bytes": "1GiB"},
+        {"name": "A", "quota_bytes": 2**70},
+    ],
 )
-def test_bad_org_input_is_400(admin: httpx.Client, body: dict[str, Any]) -> None:
-    error(admin.post("/orgs", json=body), 400)
+def test_bad_org_input_is_a_400_validation_error(admin: httpx.Client, body: dict[str, Any]) -> None:
+    refused = error(admin.post("/orgs", json=body), 400)
+    assert refused["data"]["type"] == "validation_error"
+    assert {"key", "message", "value"} <= set(refused["data"]["errors"][0])
 
 
 def test_org_errors(admin: httpx.Client) -> None:
@@ -144,6 +154,8 @@ def test_org_errors(admin: httpx.Client) -> None:
     error(admin.get(f"/orgs/{MISSING_ID}"), 404)
     error(admin.patch(f"/orgs/{MISSING_ID}", json={"quota_bytes": 1}), 404)
     error(admin.patch(f"/orgs/{org_id}", json={"quota_bytes": -5}), 400)
+    error(admin.patch(f"/orgs/{org_id}", json={"quota_bytes": 2**64}), 400)
+    error(admin.get("/stale", params={"older_than": "99999999999999w"}), 400)
     error(admin.patch(f"/orgs/{org_id}", json={}), 400)
     error(admin.post("/orgs", content=b"{not json", headers={"Content-Type": "application/json"}), 400)
 
@@ -166,6 +178,7 @@ def test_systems_are_created_listed_and_shown(admin: httpx.Client, server: str) 
     assert (fw1["org_id"], fw1["suspended"], fw1["backups"], fw1["total_size"]) == (org_id, False, 1, 1000)
     assert fw1["last_backup_at"].endswith("Z")
     assert len(data(admin.get("/systems"))) == 3
+    assert len(data(admin.get("/systems", params={"org": ""}))) == 3
 
     shown = data(admin.get("/systems/fw-1"))
     assert shown == {**fw1, "max_count": 10, "max_total_size": 500 * 1024 * 1024}

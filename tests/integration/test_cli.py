@@ -58,7 +58,6 @@ def test_human_output_shows_the_secret_once_warning(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (("system", "create", "--org", "nope"), "organization nope not found"),
-        (("org", "create", "Acme", "--quota", "lots"), "--quota"),
         (("org", "create", "  "), "name"),
     ],
 )

@@ -185,8 +185,6 @@ def ours(err: str) -> list[str]:
     [
         (("org", "show", "nope"), "organization nope not found"),
         (("org", "set-quota", "nope", "1GiB"), "organization nope not found"),
-        (("org", "set-quota", "ORG", "lots"), "SIZE: 'lots' is not a size"),
-        (("org", "set-quota", "ORG", "-1"), "is not a size"),
         (("system", "list", "--org", "nope"), "organization nope not found"),
         (("system", "show", "nope"), "system nope not found"),
         (("system", "rotate-secret", "nope"), "system nope not found"),
@@ -198,7 +196,6 @@ def ours(err: str) -> list[str]:
         (("backup", "get", "KEY", "01900000-0000-7000-8000-000000000000.bin"), "not found"),
         (("backup", "delete", "KEY", "01900000-0000-7000-8000-000000000000.bin"), "not found"),
         (("backup", "delete", "KEY", "../x"), "id: not a backup id"),
-        (("stale", "--older-than", "3 days"), "older_than: '3 days' is not a duration"),
     ],
 )
 def test_operator_errors_are_one_line_and_exit_1(
@@ -208,6 +205,29 @@ def test_operator_errors_are_one_line_and_exit_1(
     args = tuple(tenant.org_id if a == "ORG" else tenant.key if a == "KEY" else a for a in args)
     code, out, err = run_main(capsys, *args)
     assert code == 1
+    assert out == ""
+    [line] = ours(err)
+    assert message in line
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("org", "set-quota", "ORG", "lots"), "SIZE: 'lots' is not a size"),
+        (("org", "set-quota", "ORG", "-1"), "is not a size"),
+        (("org", "set-quota", "ORG", "99999999TiB"), "is too large"),
+        (("org", "create", "big", "--quota", "2GB"), "--quota: '2GB' is not a size"),
+        (("stale", "--older-than", "3 days"), "--older-than: '3 days' is not a duration"),
+        (("stale", "--older-than", "99999999999999w"), "--older-than: '99999999999999w' is too long"),
+    ],
+)
+def test_a_malformed_option_value_is_a_usage_error(
+    env: Settings, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
+) -> None:
+    tenant = provision(env)[0]
+    args = tuple(tenant.org_id if a == "ORG" else a for a in args)
+    code, out, err = run_main(capsys, *args)
+    assert code == 2
     assert out == ""
     [line] = ours(err)
     assert message in line

@@ -150,3 +150,19 @@ def test_openpgp_check_can_be_turned_off(tmp_path: Path) -> None:
     tenant = provision(settings)[0]
     with live_server(settings) as server, client(server, tenant) as http:
         assert http.post(URL, content=b"plain text").status_code == 201
+
+
+def test_a_utf8_filename_counts_each_character_once(tenant: Tenant, server: str) -> None:
+    with client(server, tenant) as http:
+        answer = http.post(URL, content=pgp(100), headers={"X-Filename": "ä-config.yml.gpg".encode()})
+    assert answer.json()["data"]["filename"] == "_-config.yml"
+    assert answer.json()["data"]["mimetype"] == "application/yaml"
+
+
+def test_ready_is_503_when_the_object_directory_is_gone(settings: Settings, server: str) -> None:
+    root = Path(settings.storage_url.removeprefix("file://"))
+    root.rmdir()
+    root.write_bytes(b"not a directory")
+    ready = httpx.get(server + "/api/ready")
+    assert ready.status_code == 503
+    assert ready.json()["data"] == {"database": "ok", "object_store": "error"}

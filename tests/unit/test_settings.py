@@ -35,6 +35,13 @@ def test_sizes_accept_bytes_and_iec_units(text: str, size: int) -> None:
         ("BACKUP_MAX_SIZE_PER_SYSTEM", "-1"),
         ("BACKUP_RATE_LIMIT_PER_MINUTE", "1.5"),
         ("BACKUP_REQUIRE_OPENPGP", "maybe"),
+        ("BACKUP_MAX_PER_SYSTEM", "²"),
+        ("BACKUP_MAX_PER_SYSTEM", "١٢"),
+        ("BACKUP_MAX_SIZE_PER_ORG", "99999999999999999TiB"),
+        ("BACKUP_STORAGE_URL", "ftp://x"),
+        ("BACKUP_DATABASE_URL", "mysql://x"),
+        ("BACKUP_DATABASE_URL", "postgresql://db/backups"),
+        ("BACKUP_RATE_LIMIT_STORAGE_URL", "foo://"),
     ],
 )
 def test_a_bad_value_names_its_variable(name: str, value: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from adapters.cli.progress import Progress
 from adapters.cli.services import CliError, CliServices, Reported, UsageError
+from domain.durations import parse_duration
 from domain.naming import download_name
 from domain.restore import verified
 from domain.sizes import parse_size
@@ -127,14 +128,18 @@ class PartFile:
 
 
 async def stale(services: CliServices, args: argparse.Namespace) -> Any:
-    return await services.systems.stale(args.older_than)
+    try:
+        older_than = parse_duration(args.older_than)
+    except ValueError as exc:
+        raise UsageError(f"--older-than: {exc}") from None
+    return await services.systems.stale(older_than)
 
 
 def size_option(text: str, option: str) -> int:
     try:
         return parse_size(text)
     except ValueError as exc:
-        raise CliError(f"{option}: {exc}") from None
+        raise UsageError(f"{option}: {exc}") from None
 
 
 async def fsck(services: CliServices, args: argparse.Namespace) -> Any:

@@ -109,7 +109,7 @@ async def create_system(
 @get("/systems")
 async def list_systems(services: NamedDependency[ApiServices], org: FromQuery[str | None] = None) -> Response[Envelope]:
     """Every system, or those of organization `org`."""
-    return ok(await services.systems.list_systems(org))
+    return ok(await services.systems.list_systems(org or None))
 
 
 @get("/systems/{system_key:str}")

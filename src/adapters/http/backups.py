@@ -26,6 +26,16 @@ async def _body(request: Request[Any, Any, Any]) -> AsyncIterator[bytes]:
         raise ClientGone(str(exc.detail)) from exc
 
 
+def _utf8(header: str | None) -> str | None:
+    """Header values arrive decoded as latin-1; appliances send UTF-8, so `ä` is one character."""
+    if header is None:
+        return None
+    try:
+        return header.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return header
+
+
 # The ingest use case caps the stream itself and answers with the SPEC's envelope, so Litestar's
 # own body limit (10 MB by default, which would refuse every real backup) is lifted on this route.
 @post(BACKUPS_PATH, status_code=201, request_max_body_size=None)
@@ -36,7 +46,9 @@ async def upload_backup(
     """Upload a GPG-encrypted configuration backup (the seed endpoint); the body is streamed."""
     identity = await authenticate(services.directory, request.headers.get("authorization"))
     upload = Upload(
-        filename_header=request.headers.get("x-filename"), declared_size=request.content_length, body=_body(request)
+        filename_header=_utf8(request.headers.get("x-filename")),
+        declared_size=request.content_length,
+        body=_body(request),
     )
     async with services.drain.admit():
         backup = await services.ingest(identity, upload)

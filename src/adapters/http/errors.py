@@ -67,6 +67,15 @@ def domain_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope
 def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope]:
     """Framework errors (unknown route, bad parameter, method) in the same envelope."""
     assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
+    if exc.status_code == 400:
+        # Litestar's own validation (a JSON body or a query parameter) in the seed's validation shape.
+        extra = exc.extra if isinstance(exc.extra, list) else []
+        errors = [
+            ErrorItem(str(e.get("key", "request")), str(e.get("message", exc.detail)), "")
+            for e in extra
+            if isinstance(e, dict)
+        ] or [ErrorItem("request", str(exc.detail), "")]
+        return envelope(400, "validation failed", ValidationData(errors=errors, details={}), exc.headers)
     data = {"errors": exc.extra} if exc.extra else None
     return envelope(exc.status_code, str(exc.detail), data, exc.headers)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
@@ -107,6 +108,9 @@ class ObstoreObjectStore:
                 yield StoredObject(key=meta["path"], size=meta["size"], modified=meta["last_modified"])
 
     async def ping(self) -> None:
+        root = self._local_path("")
+        if root is not None and not (root.is_dir() and os.access(root, os.W_OK | os.X_OK)):
+            raise StoreUnavailable(f"{root} is not a writable directory")
         await _guarded(lambda: obstore.list_with_delimiter_async(self._store, prefix=None))
 
     async def move(self, source: str, target: str) -> None:
