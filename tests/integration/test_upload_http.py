@@ -154,7 +154,7 @@ def test_openpgp_check_can_be_turned_off(tmp_path: Path) -> None:
 
 def test_a_utf8_filename_counts_each_character_once(tenant: Tenant, server: str) -> None:
     with client(server, tenant) as http:
-        answer = http.post(URL, content=pgp(100), headers={"X-Filename": "ä-config.yml.gpg".encode()})
+        answer = http.post(URL, content=pgp(100), headers={b"X-Filename": "ä-config.yml.gpg".encode()})
     assert answer.json()["data"]["filename"] == "_-config.yml"
     assert answer.json()["data"]["mimetype"] == "application/yaml"
 
