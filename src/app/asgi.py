@@ -34,6 +34,11 @@ def app_for(container: Container) -> Litestar:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await container.start()
+        try:
+            await container.objects.ping()
+        except DomainError as exc:
+            # Not fatal (the store may come up later; /api/ready says 503 meanwhile), but say why now.
+            log.warning("the object store does not answer (%s): uploads get 503 until it does", exc)
         if container.settings.max_size_per_org == 0:
             log.warning("BACKUP_MAX_SIZE_PER_ORG=0: organizations without their own quota are unlimited")
         reaping = asyncio.create_task(reap_forever(container.reaper)) if container.reaper else None

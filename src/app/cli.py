@@ -79,5 +79,15 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     return serve(settings, host, port)
 
 
+def entry() -> None:
+    """The console script. Once the command has run and its output is flushed, the process ends without
+    interpreter teardown: obstore's native runtime threads can abort a process that finalizes while
+    they still wind down (seen as a rare SIGABRT after `backup get` had written and verified its file)."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

@@ -129,7 +129,7 @@ def check_declared_size(declared: int | None, cap: int) -> None:
     if declared is None:
         return
     if declared > cap:
-        raise TooLarge("Content-Length", "exceeds the per-upload cap", str(declared), {"limit_bytes": cap})
+        raise TooLarge("Content-Length", f"exceeds the upload cap of {cap} bytes", str(declared), {"limit_bytes": cap})
     if declared == 0:
         raise InvalidInput("body", "empty body", "0")
 
