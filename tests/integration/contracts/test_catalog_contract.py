@@ -3,50 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC
 
 import pytest
 from uuid6 import uuid7
 
-from domain.credentials import hash_secret
 from domain.errors import CatalogUnavailable, NotFound, TooLarge
-from domain.model import Backup, BackupState, Limits, Organization, SystemIdentity
+from domain.model import Backup, BackupState, Limits, SystemIdentity
 from domain.ports import BackupCatalog, OrgUsage, SystemDirectory
+from tests.integration.contracts.builders import intent, new_org, new_system
 from tests.integration.services import Ledger
 
 LIMITS = Limits(max_upload_size=1000, max_per_system=3, max_size_per_system=1000, max_size_per_org=0)
-
-
-async def new_org(directory: SystemDirectory, quota: int | None = None) -> str:
-    org_id = str(uuid7())
-    await directory.create_org(Organization(id=org_id, name="Acme", quota_bytes=quota))
-    return org_id
-
-
-async def new_system(directory: SystemDirectory, org_id: str) -> SystemIdentity:
-    identity = SystemIdentity(system_id=str(uuid7()), system_key=f"sys_{secrets.token_hex(4)}", org_id=org_id)
-    await directory.create_system(identity, hash_secret("secret"))
-    return identity
-
-
-def intent(who: SystemIdentity, size: int) -> Backup:
-    backup_id = f"{uuid7()}.tar.gz"
-    return Backup(
-        id=backup_id,
-        system_id=who.system_id,
-        org_id=who.org_id,
-        object_key=f"{who.org_id}/{who.system_key}/{backup_id}",
-        filename="daily.tar.gz",
-        envelope=".gpg",
-        size=size,
-        sha256="ab" * 32,
-        mimetype="application/gzip",
-        # Microseconds survive every backend; the value must come back equal.
-        uploaded_at=datetime.now(UTC),
-        state=BackupState.UPLOADING,
-    )
 
 
 async def upload(catalog: BackupCatalog, who: SystemIdentity, size: int, limits: Limits = LIMITS) -> list[Backup]:

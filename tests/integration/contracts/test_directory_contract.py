@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
 from uuid6 import uuid7
 
-from domain.credentials import hash_secret
 from domain.errors import Conflict, NotFound
-from domain.model import Organization, SystemIdentity
+from domain.model import Organization
 from domain.ports import SystemDirectory
-
-SECRET = "correct horse battery staple"
-
-
-async def new_org(directory: SystemDirectory, quota: int | None = None) -> str:
-    org_id = str(uuid7())
-    await directory.create_org(Organization(id=org_id, name="Acme", quota_bytes=quota))
-    return org_id
-
-
-async def new_system(directory: SystemDirectory, org_id: str, key: str | None = None) -> SystemIdentity:
-    identity = SystemIdentity(system_id=str(uuid7()), system_key=key or f"sys_{secrets.token_hex(4)}", org_id=org_id)
-    await directory.create_system(identity, hash_secret(SECRET))
-    return identity
+from tests.integration.contracts.builders import SECRET, new_org, new_system
 
 
 async def test_the_right_secret_authenticates_and_nothing_else_does(directory: SystemDirectory) -> None:

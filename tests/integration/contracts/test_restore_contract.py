@@ -3,7 +3,6 @@ SQLite and on PostgreSQL; the object store in memory, on local files and on S3."
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,49 +13,25 @@ from domain.credentials import hash_secret, verify_secret
 from domain.errors import NotFound, ObjectMissing
 from domain.model import Backup, BackupState, Limits, Organization, SystemIdentity
 from domain.ports import BackupCatalog, ObjectStore, SystemDirectory
+from tests.integration.contracts.builders import intent, new_org, new_system
 
 LIMITS = Limits(max_upload_size=1000, max_per_system=3, max_size_per_system=1000, max_size_per_org=0)
 T0 = datetime(2026, 4, 12, 2, 15, 30, 123456, tzinfo=UTC)
 
 
-async def new_org(directory: SystemDirectory, name: str = "Acme", quota: int | None = None) -> str:
-    org_id = str(uuid7())
-    await directory.create_org(Organization(id=org_id, name=name, quota_bytes=quota))
-    return org_id
-
-
-async def new_system(directory: SystemDirectory, org_id: str, key: str | None = None) -> SystemIdentity:
-    identity = SystemIdentity(system_id=str(uuid7()), system_key=key or f"sys_{secrets.token_hex(4)}", org_id=org_id)
-    await directory.create_system(identity, hash_secret("secret"))
-    return identity
-
-
 async def stored(catalog: BackupCatalog, who: SystemIdentity, size: int, at: datetime = T0) -> Backup:
-    backup_id = f"{uuid7()}.tar.gz"
-    backup = Backup(
-        id=backup_id,
-        system_id=who.system_id,
-        org_id=who.org_id,
-        object_key=f"{who.org_id}/{who.system_key}/{backup_id}",
-        filename="daily.tar.gz",
-        envelope=".gpg",
-        size=size,
-        sha256="ab" * 32,
-        mimetype="application/gzip",
-        uploaded_at=at,
-        state=BackupState.UPLOADING,
-    )
+    backup = intent(who, size, at)
     await catalog.begin_upload(backup)
     assert await catalog.commit_upload(backup, LIMITS) == []
-    return (await catalog.get_backup(who.system_id, backup_id)) or backup
+    return (await catalog.get_backup(who.system_id, backup.id)) or backup
 
 
 # --- SystemDirectory ------------------------------------------------------------------------------
 
 
 async def test_orgs_are_listed_by_id_and_their_quota_can_be_set_and_cleared(directory: SystemDirectory) -> None:
-    first = await new_org(directory, "First")
-    second = await new_org(directory, "Second", quota=5)
+    first = await new_org(directory, name="First")
+    second = await new_org(directory, name="Second", quota=5)
     assert [o.id for o in await directory.list_orgs()] == [first, second]
     changed = await directory.set_org_quota(first, 0)
     assert changed == Organization(id=first, name="First", quota_bytes=0)
