@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from domain.durations import parse_duration
@@ -72,13 +72,9 @@ class SystemAdmin:
         """Raises NotFound for an unknown key."""
         record = await self._record(system_key)
         stats = (await self.catalog.backup_stats(record.identity.org_id)).get(record.identity.system_id, _NONE)
+        summary = _summary(record, stats)
         return SystemDetail(
-            system_key=record.identity.system_key,
-            org_id=record.identity.org_id,
-            suspended=record.suspended,
-            backups=stats.count,
-            total_size=stats.total_size,
-            last_backup_at=stats.last_backup_at,
+            **{f.name: getattr(summary, f.name) for f in fields(summary)},
             max_count=self.limits.max_per_system,
             max_total_size=self.limits.max_size_per_system,
         )
