@@ -79,14 +79,20 @@ def test_twenty_systems_racing_for_ten_slots_of_quota_never_exceed_it(settings: 
     assert usage_drift(ours, {org_id: usage[org_id]}) == []
 
 
-def test_eight_racing_uploads_of_one_system_keep_exactly_the_three_newest(tmp_path: Path, settings: Settings) -> None:
-    settings = settings_for(
+@pytest.fixture
+def three_slots(tmp_path: Path, settings: Settings) -> Settings:
+    """The same database, with room for three backups per system."""
+    return settings_for(
         tmp_path,
         database_url=settings.database_url,
         max_per_system="3",
         rate_limit_per_minute="0",
         rate_limit_per_hour="0",
     )
+
+
+def test_eight_racing_uploads_of_one_system_keep_exactly_the_three_newest(three_slots: Settings) -> None:
+    settings = three_slots
     tenant = provision(settings)[0]
     with live_server(settings) as server:
         answers = upload_all(server, [tenant] * 8)
@@ -99,14 +105,8 @@ def test_eight_racing_uploads_of_one_system_keep_exactly_the_three_newest(tmp_pa
     assert usage[tenant.org_id] == 3 * SIZE
 
 
-def test_uploads_racing_deletes_and_retention_keep_every_invariant(tmp_path: Path, settings: Settings) -> None:
-    settings = settings_for(
-        tmp_path,
-        database_url=settings.database_url,
-        max_per_system="3",
-        rate_limit_per_minute="0",
-        rate_limit_per_hour="0",
-    )
+def test_uploads_racing_deletes_and_retention_keep_every_invariant(three_slots: Settings) -> None:
+    settings = three_slots
     tenant = provision(settings)[0]
     with live_server(settings) as server, httpx.Client(base_url=server, auth=tenant.auth, timeout=60) as http:
         first = [http.post(URL, content=pgp(SIZE)).json()["data"]["id"] for _ in range(3)]
