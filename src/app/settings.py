@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
+from domain.durations import parse_duration
 from domain.model import Limits
 from domain.sizes import format_size, parse_size
 
@@ -20,6 +22,7 @@ _FALSE = {"0", "false", "no", "off"}
 DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 STORAGE_SCHEMES = ("file://", "memory://", "s3://")
 RATE_LIMIT_SCHEMES = ("memory://", "redis://", "rediss://")
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(ValueError):
@@ -41,6 +44,12 @@ class Settings:
     require_openpgp: bool
     append_only: bool
     admin_token: str | None
+    metrics_token: str | None = None
+    """Bearer token of `/metrics`; None leaves it open."""
+    stale_after: timedelta = timedelta(hours=36)
+    """A system whose newest backup is older than this (or that never uploaded) is stale."""
+    log_format: str = "text"
+    """`text` or `json` (one JSON object per line on stderr)."""
 
     @property
     def limits(self) -> Limits:
@@ -76,6 +85,9 @@ class Settings:
             require_openpgp=read.boolean("BACKUP_REQUIRE_OPENPGP", "true"),
             append_only=read.boolean("BACKUP_APPEND_ONLY", "false"),
             admin_token=env.get("BACKUP_ADMIN_TOKEN") or None,
+            metrics_token=env.get("BACKUP_METRICS_TOKEN") or None,
+            stale_after=read.duration("BACKUP_STALE_AFTER", "36h"),
+            log_format=read.choice("BACKUP_LOG_FORMAT", "text", LOG_FORMATS),
         )
 
 
@@ -106,6 +118,22 @@ class _Reader:
         if not _WHOLE.fullmatch(value) or len(value) > 18:
             raise SettingsError(f"{name}: {value!r} is not a whole number")
         return self._at_least(name, value, int(value), minimum)
+
+    def duration(self, name: str, default: str) -> timedelta:
+        value = self.text(name, default)
+        try:
+            duration = parse_duration(value)
+        except ValueError as exc:
+            raise SettingsError(f"{name}: {exc}") from None
+        if not duration:
+            raise SettingsError(f"{name}: {value!r} must be longer than 0")
+        return duration
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.text(name, default).lower()
+        if value not in choices:
+            raise SettingsError(f"{name}: {value!r} is not one of {', '.join(choices)}")
+        return value
 
     def boolean(self, name: str, default: str) -> bool:
         value = self.text(name, default).lower()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from app.settings import Settings, SettingsError, parse_size
@@ -18,6 +20,9 @@ def test_defaults_are_spec_defaults() -> None:
     assert settings.require_openpgp is True
     assert settings.append_only is False
     assert settings.admin_token is None
+    assert settings.metrics_token is None
+    assert settings.stale_after == timedelta(hours=36)
+    assert settings.log_format == "text"
 
 
 @pytest.mark.parametrize(("text", "size"), [("123", 123), ("2GiB", 2 << 30), ("500 MiB", 500 << 20), ("4kib", 4096)])
@@ -42,6 +47,10 @@ def test_sizes_accept_bytes_and_iec_units(text: str, size: int) -> None:
         ("BACKUP_DATABASE_URL", "mysql://x"),
         ("BACKUP_DATABASE_URL", "postgresql://db/backups"),
         ("BACKUP_RATE_LIMIT_STORAGE_URL", "foo://"),
+        ("BACKUP_STALE_AFTER", "36"),
+        ("BACKUP_STALE_AFTER", "0h"),
+        ("BACKUP_STALE_AFTER", "1.5d"),
+        ("BACKUP_LOG_FORMAT", "yaml"),
     ],
 )
 def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
@@ -53,3 +62,12 @@ def test_data_dir_moves_the_embedded_defaults() -> None:
     settings = Settings.from_env({"BACKUP_DATA_DIR": "/srv/backups"})
     assert settings.database_url == "sqlite+aiosqlite:////srv/backups/backups.db"
     assert settings.storage_url == "file:///srv/backups/objects"
+
+
+def test_observability_settings_are_read() -> None:
+    settings = Settings.from_env(
+        {"BACKUP_STALE_AFTER": "2d", "BACKUP_LOG_FORMAT": "JSON", "BACKUP_METRICS_TOKEN": "scrape-me"}
+    )
+    assert settings.stale_after == timedelta(days=2)
+    assert settings.log_format == "json"
+    assert settings.metrics_token == "scrape-me"
