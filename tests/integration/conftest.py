@@ -2,7 +2,7 @@
 
 Contract suites ask for a port (`directory` + `catalog`, `objects`, `limiters`) and run once per adapter:
 
-- `directory` / `catalog`: a matched pair on one backend — `memory`, `sqlite`, `postgresql` — starting
+- `directory` / `catalog` / `maintenance`: a matched set on one backend — `memory`, `sqlite`, `postgresql` — starting
   from empty tables;
 - `objects`: `ObstoreObjectStore` over `memory`, `file` (tmp_path) and `s3` (a fresh prefix of the test
   bucket);
@@ -25,12 +25,16 @@ from obstore.store import MemoryStore
 
 from adapters.memory.catalog import InMemoryBackupCatalog
 from adapters.memory.directory import InMemorySystemDirectory
+from adapters.memory.maintenance import InMemoryMaintenanceCatalog
 from adapters.memory.ratelimit import InMemoryRateLimiter
+from adapters.memory.tables import Tables
 from adapters.objectstore.obstore_adapter import ObstoreObjectStore
 from adapters.objectstore.urls import store_from_url
 from adapters.ratelimit.limits_adapter import LimitsRateLimiter
 from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine, upgrade
+from adapters.sql.maintenance import SqlMaintenanceCatalog
 from adapters.sql.models import Base
+from domain.maintenance import MaintenanceCatalog
 from domain.ports import BackupCatalog, ObjectStore, RateLimiter, SystemDirectory
 from tests.integration.services import (
     FakeTime,
@@ -95,8 +99,13 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
 @pytest.fixture
 async def ledger(ledger_url: str | None) -> AsyncIterator[Ledger]:
     if ledger_url is None:
-        directory = InMemorySystemDirectory()
-        yield Ledger("memory", directory, InMemoryBackupCatalog(directory.orgs.get))
+        tables = Tables()
+        yield Ledger(
+            "memory",
+            InMemorySystemDirectory(tables),
+            InMemoryBackupCatalog(tables),
+            InMemoryMaintenanceCatalog(tables),
+        )
         return
     engine = make_engine(ledger_url)
     try:
@@ -105,7 +114,13 @@ async def ledger(ledger_url: str | None) -> AsyncIterator[Ledger]:
             # PostgreSQL's database is shared by the whole run: every test starts from empty tables.
             for table in reversed(Base.metadata.sorted_tables):
                 await conn.execute(table.delete())
-        yield Ledger(engine.dialect.name, SqlSystemDirectory(engine), SqlBackupCatalog(engine), engine)
+        yield Ledger(
+            engine.dialect.name,
+            SqlSystemDirectory(engine),
+            SqlBackupCatalog(engine),
+            SqlMaintenanceCatalog(engine),
+            engine,
+        )
     finally:
         await engine.dispose()
 
@@ -118,6 +133,11 @@ def directory(ledger: Ledger) -> SystemDirectory:
 @pytest.fixture
 def catalog(ledger: Ledger) -> BackupCatalog:
     return ledger.catalog
+
+
+@pytest.fixture
+def maintenance(ledger: Ledger) -> MaintenanceCatalog:
+    return ledger.maintenance
 
 
 # --- ObjectStore ----------------------------------------------------------------------------------

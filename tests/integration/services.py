@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.memory.clock import FrozenClock
+from domain.maintenance import MaintenanceCatalog
 from domain.ports import BackupCatalog, RateLimiter, SystemDirectory
 
 PG_IMAGE = "postgres:17.5-alpine"
@@ -356,11 +357,12 @@ def _with_bucket(service: S3Service, create: bool) -> Iterator[S3Service]:
 
 @dataclass(frozen=True)
 class Ledger:
-    """A directory and a catalog sharing one backend; `engine` is None in memory."""
+    """A directory, a catalog and the maintenance view sharing one backend; `engine` is None in memory."""
 
     backend: str
     directory: SystemDirectory
     catalog: BackupCatalog
+    maintenance: MaintenanceCatalog
     engine: AsyncEngine | None = None
 
 

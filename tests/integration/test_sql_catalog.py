@@ -4,21 +4,17 @@ directory shares (in memory too) is pinned by tests/integration/contracts."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from uuid6 import uuid7
 
 from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine, upgrade
 from adapters.sql.models import Base
-from domain.credentials import hash_secret
-from domain.errors import CatalogUnavailable, Conflict
-from domain.model import Backup, BackupState, Limits, Organization, SystemIdentity
+from domain.errors import CatalogUnavailable
+from domain.model import Limits
 
 LIMITS = Limits(max_upload_size=1000, max_per_system=3, max_size_per_system=1000, max_size_per_org=0)
 
@@ -58,33 +54,6 @@ async def test_sqlite_creates_the_directory_of_its_file(tmp_path: Path) -> None:
     finally:
         await engine.dispose()
     assert (tmp_path / "a/b/c/backups.db").is_file()
-
-
-async def test_duplicate_rows_are_conflicts(engine: AsyncEngine) -> None:
-    directory, catalog = SqlSystemDirectory(engine), SqlBackupCatalog(engine)
-    org = Organization(id=str(uuid7()), name="Acme", quota_bytes=None)
-    await directory.create_org(org)
-    with pytest.raises(Conflict):
-        await directory.create_org(org)
-    who = SystemIdentity(system_id=str(uuid7()), system_key=f"sys_{secrets.token_hex(4)}", org_id=org.id)
-    await directory.create_system(who, hash_secret("s"))
-    backup_id = f"{uuid7()}.bin"
-    intent = Backup(
-        id=backup_id,
-        system_id=who.system_id,
-        org_id=org.id,
-        object_key=f"{org.id}/{who.system_key}/{backup_id}",
-        filename="x",
-        envelope=".gpg",
-        size=1,
-        sha256="00" * 32,
-        mimetype="application/octet-stream",
-        uploaded_at=datetime.now(UTC),
-        state=BackupState.UPLOADING,
-    )
-    await catalog.begin_upload(intent)
-    with pytest.raises(Conflict):
-        await catalog.begin_upload(intent)
 
 
 async def test_an_unreachable_postgresql_is_catalog_unavailable() -> None:

@@ -45,7 +45,7 @@ class World:
 
     def __post_init__(self) -> None:
         self.directory = InMemorySystemDirectory()
-        self.catalog = InMemoryBackupCatalog(self.directory.orgs.get)
+        self.catalog = InMemoryBackupCatalog(self.directory.tables)
         self.objects = ObstoreObjectStore(MemoryStore())
         self.limiter = InMemoryRateLimiter(self.windows, self.clock)
         self.ids = Uuid7Factory()

@@ -41,7 +41,7 @@ async def test_a_victim_whose_object_could_not_be_erased_is_finished_by_the_reap
     assert world.catalog.used[who.org_id] == 30  # the victim no longer counts
     assert len(await world.object_keys()) == 4
 
-    maintenance = InMemoryMaintenanceCatalog(world.catalog)
+    maintenance = InMemoryMaintenanceCatalog(world.catalog.tables)
     reaper = Reaper(catalog=maintenance, objects=flaky, clock=world.clock)  # type: ignore[arg-type]
     assert (await reaper()).deleted == 0  # the store still refuses: the row waits
     flaky.broken = False
@@ -60,7 +60,7 @@ async def test_stale_intents_are_reaped_and_young_ones_left_alone() -> None:
     )
     await world.catalog.begin_upload(crashed)
     await world.objects.put(crashed.object_key, chunks(b"partial"))
-    reaper = Reaper(catalog=InMemoryMaintenanceCatalog(world.catalog), objects=world.objects, clock=world.clock)
+    reaper = Reaper(catalog=InMemoryMaintenanceCatalog(world.catalog.tables), objects=world.objects, clock=world.clock)
 
     assert (await reaper()).stale == 0
     world.clock.advance(3601)
@@ -71,7 +71,7 @@ async def test_stale_intents_are_reaped_and_young_ones_left_alone() -> None:
 
 async def test_only_one_reaper_pass_runs_at_a_time() -> None:
     world = World(windows={})
-    maintenance = InMemoryMaintenanceCatalog(world.catalog)
+    maintenance = InMemoryMaintenanceCatalog(world.catalog.tables)
     reaper = Reaper(catalog=maintenance, objects=world.objects, clock=world.clock)
     async with maintenance.lease("reaper"):
         assert (await reaper()).ran is False

@@ -1,60 +1,68 @@
-"""In-memory BackupCatalog: the same ledger semantics as the SQL one, serialised by a lock."""
+"""In-memory BackupCatalog: the same ledger semantics as the SQL one, serialised by one lock."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
-from domain.errors import CatalogUnavailable, NotFound
+from adapters.memory.tables import Tables
+from domain.errors import CatalogUnavailable, Conflict, NotFound
 from domain.ledger import plan_commit, pruned
-from domain.model import Backup, BackupState, BackupStats, Limits, Organization
+from domain.model import Backup, BackupState, BackupStats, Limits
 from domain.ports import OrgUsage
 
 
 class InMemoryBackupCatalog:
-    """`orgs` looks organizations up (shared with the in-memory directory)."""
+    """Backup rows and usage in `tables`, which the in-memory directory shares (it holds the orgs)."""
 
-    def __init__(self, orgs: Callable[[str], Organization | None]) -> None:
-        self._orgs = orgs
-        self.rows: dict[str, Backup] = {}
-        self.used: dict[str, int] = {}
-        self._lock = asyncio.Lock()
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+        self.rows = tables.backups
+        self.used = tables.used
 
     async def org_usage(self, org_id: str) -> OrgUsage:
-        org = self._orgs(org_id)
+        org = self.tables.orgs.get(org_id)
         if org is None:
             raise NotFound(f"organization {org_id} not found")
         return OrgUsage(used_bytes=self.used.get(org_id, 0), quota_override=org.quota_bytes)
 
     async def stored_backups(self, system_id: str) -> list[Backup]:
+        return self._stored(system_id)
+
+    def _stored(self, system_id: str) -> list[Backup]:
         return sorted(
             (b for b in self.rows.values() if b.system_id == system_id and b.state is BackupState.STORED),
             key=lambda b: b.id,
         )
 
     async def begin_upload(self, intent: Backup) -> None:
+        """Raises Conflict for a taken id or object key, or an unknown system (SQL's foreign key)."""
+        taken = intent.id in self.rows or any(b.object_key == intent.object_key for b in self.rows.values())
+        if taken or self.tables.system_by_id(intent.system_id) is None:
+            raise Conflict(f"backup {intent.id} exists already")
         self.rows[intent.id] = replace(intent, state=BackupState.UPLOADING)
 
     async def commit_upload(self, backup: Backup, limits: Limits) -> list[Backup]:
-        async with self._lock:
-            if backup.id not in self.rows:
-                raise CatalogUnavailable(f"intent {backup.id} vanished")
-            usage = await self.org_usage(backup.org_id)
+        """Only an intent still *uploading* commits; only its size and sha256 come from `backup`."""
+        async with self.tables.lock:
+            intent = self.rows.get(backup.id)
+            org = self.tables.orgs.get(backup.org_id)
+            if org is None or intent is None or intent.state is not BackupState.UPLOADING:
+                raise CatalogUnavailable(f"no upload intent {backup.id} to commit")
             plan = plan_commit(
-                stored=await self.stored_backups(backup.system_id),
+                stored=self._stored(intent.system_id),
                 incoming_id=backup.id,
                 incoming_size=backup.size,
-                used_bytes=usage.used_bytes,
-                quota_override=usage.quota_override,
+                used_bytes=self.used.get(org.id, 0),
+                quota_override=org.quota_bytes,
                 limits=limits,
             )
-            victims = pruned(plan, backup)
-            self.rows[backup.id] = replace(backup, state=BackupState.STORED)
-            for victim in victims:
-                self.rows[victim.id] = victim
-            self.used[backup.org_id] = plan.used_after
-            return victims
+            state = BackupState.DELETING if plan.superseded else BackupState.STORED
+            self.rows[backup.id] = replace(intent, size=backup.size, sha256=backup.sha256, state=state)
+            for victim in plan.victims:
+                self.rows[victim.id] = replace(victim, state=BackupState.DELETING)
+            self.used[org.id] = plan.used_after
+            return pruned(plan, backup)
 
     async def abort_upload(self, backup_id: str) -> None:
         row = self.rows.get(backup_id)
@@ -74,7 +82,7 @@ class InMemoryBackupCatalog:
         return row
 
     async def begin_deletion(self, system_id: str, backup_id: str) -> Backup | None:
-        async with self._lock:
+        async with self.tables.lock:
             row = await self.get_backup(system_id, backup_id)
             if row is None:
                 return None
@@ -83,7 +91,7 @@ class InMemoryBackupCatalog:
             return self.rows[backup_id]
 
     async def begin_system_deletion(self, system_id: str) -> list[Backup]:
-        async with self._lock:
+        async with self.tables.lock:
             rows = sorted((b for b in self.rows.values() if b.system_id == system_id), key=lambda b: b.id)
             for row in rows:
                 if row.state is BackupState.STORED:

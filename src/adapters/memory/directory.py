@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from adapters.memory.tables import SystemEntry, Tables
 from domain.credentials import verify_secret
 from domain.errors import Conflict, NotFound
 from domain.model import Organization, SystemIdentity, SystemRecord
 
 
-@dataclass
-class _System:
-    identity: SystemIdentity
-    secret_hash: str
-    suspended: bool = False
-
-
 class InMemorySystemDirectory:
-    def __init__(self) -> None:
-        self.orgs: dict[str, Organization] = {}
-        self.systems: dict[str, _System] = {}
+    """`tables` is the in-memory database, shared with the in-memory catalog (a fresh one by default)."""
+
+    def __init__(self, tables: Tables | None = None) -> None:
+        self.tables = tables or Tables()
+        self.orgs = self.tables.orgs
+        self.systems = self.tables.systems
 
     async def authenticate(self, system_key: str, secret: str) -> SystemIdentity | None:
         system = self.systems.get(system_key)
@@ -29,6 +26,8 @@ class InMemorySystemDirectory:
         return system.identity
 
     async def create_org(self, org: Organization) -> None:
+        if org.id in self.orgs:
+            raise Conflict(f"organization {org.id} exists already")
         self.orgs[org.id] = org
 
     async def get_org(self, org_id: str) -> Organization | None:
@@ -37,9 +36,9 @@ class InMemorySystemDirectory:
     async def create_system(self, identity: SystemIdentity, secret_hash: str) -> None:
         if identity.org_id not in self.orgs:
             raise NotFound(f"organization {identity.org_id} not found")
-        if identity.system_key in self.systems:
-            raise Conflict(f"system {identity.system_key} exists")
-        self.systems[identity.system_key] = _System(identity, secret_hash)
+        if identity.system_key in self.systems or self.tables.system_by_id(identity.system_id) is not None:
+            raise Conflict(f"system {identity.system_key} exists already")
+        self.systems[identity.system_key] = SystemEntry(identity, secret_hash)
 
     async def set_suspended(self, system_key: str, suspended: bool) -> None:
         if system_key not in self.systems:
@@ -72,4 +71,9 @@ class InMemorySystemDirectory:
         self.systems[system_key].secret_hash = secret_hash
 
     async def delete_system(self, system_key: str) -> None:
-        self.systems.pop(system_key, None)
+        system = self.systems.get(system_key)
+        if system is None:
+            return
+        if any(b.system_id == system.identity.system_id for b in self.tables.backups.values()):
+            raise Conflict(f"system {system_key} still has backups; run the deletion again")
+        del self.systems[system_key]

@@ -9,7 +9,7 @@ from datetime import UTC
 import pytest
 from uuid6 import uuid7
 
-from domain.errors import CatalogUnavailable, NotFound, TooLarge
+from domain.errors import CatalogUnavailable, Conflict, NotFound, TooLarge
 from domain.model import Backup, BackupState, Limits, SystemIdentity
 from domain.ports import BackupCatalog, OrgUsage, SystemDirectory
 from tests.integration.contracts.builders import intent, new_org, new_system
@@ -219,3 +219,78 @@ async def test_concurrent_commits_never_exceed_the_quota(directory: SystemDirect
     stored = [b for who in systems for b in await catalog.stored_backups(who.system_id)]
     assert sum(b.size for b in stored) == 900
     assert await used(catalog, org_id) == 900
+
+
+async def test_only_an_intent_still_uploading_commits(directory: SystemDirectory, catalog: BackupCatalog) -> None:
+    who = await new_system(directory, await new_org(directory))
+    started = intent(who, 10)
+    await catalog.begin_upload(started)
+    # A system deletion marks the intent *deleting* while its body still streams: the commit must fail.
+    (deleting,) = await catalog.begin_system_deletion(who.system_id)
+    assert deleting.state is BackupState.DELETING
+    with pytest.raises(CatalogUnavailable):
+        await catalog.commit_upload(started, LIMITS)
+    assert await catalog.stored_backups(who.system_id) == []
+    assert await used(catalog, who.org_id) == 0
+
+
+async def test_a_stored_backup_does_not_commit_twice(directory: SystemDirectory, catalog: BackupCatalog) -> None:
+    who = await new_system(directory, await new_org(directory))
+    started = intent(who, 10)
+    await catalog.begin_upload(started)
+    await catalog.commit_upload(started, LIMITS)
+    with pytest.raises(CatalogUnavailable):
+        await catalog.commit_upload(replace(started, size=20), LIMITS)
+    assert [b.size for b in await catalog.stored_backups(who.system_id)] == [10]
+    assert await used(catalog, who.org_id) == 10
+
+
+async def test_a_taken_backup_id_or_object_key_is_a_conflict(
+    directory: SystemDirectory, catalog: BackupCatalog
+) -> None:
+    who = await new_system(directory, await new_org(directory))
+    started = intent(who, 10)
+    await catalog.begin_upload(started)
+    with pytest.raises(Conflict):
+        await catalog.begin_upload(replace(started, size=99))
+    with pytest.raises(Conflict):
+        await catalog.begin_upload(replace(intent(who, 20), object_key=started.object_key))
+    # The first intent is untouched: it commits with its own size.
+    await catalog.commit_upload(started, LIMITS)
+    assert await catalog.stored_backups(who.system_id) == [replace(started, state=BackupState.STORED)]
+
+
+async def test_an_intent_of_an_unknown_system_is_a_conflict(directory: SystemDirectory, catalog: BackupCatalog) -> None:
+    who = await new_system(directory, await new_org(directory))
+    stranger = replace(who, system_id=str(uuid7()))
+    with pytest.raises(Conflict):
+        await catalog.begin_upload(intent(stranger, 10))
+    assert await catalog.begin_system_deletion(stranger.system_id) == []
+
+
+async def test_the_commit_takes_only_the_size_and_digest_from_its_argument(
+    directory: SystemDirectory, catalog: BackupCatalog
+) -> None:
+    who = await new_system(directory, await new_org(directory))
+    started = intent(who, 0)
+    await catalog.begin_upload(started)
+    await catalog.commit_upload(replace(started, size=5, sha256="ef" * 32, filename="other.bin"), LIMITS)
+    (stored,) = await catalog.stored_backups(who.system_id)
+    assert stored == replace(started, size=5, sha256="ef" * 32, state=BackupState.STORED)
+
+
+async def test_an_intent_older_than_every_kept_backup_is_pruned_at_once(
+    directory: SystemDirectory, catalog: BackupCatalog
+) -> None:
+    who = await new_system(directory, await new_org(directory))
+    single = Limits(max_upload_size=1000, max_per_system=1, max_size_per_system=1000, max_size_per_org=0)
+    older, newer = intent(who, 10), intent(who, 20)
+    await catalog.begin_upload(older)
+    await catalog.begin_upload(newer)
+    assert await catalog.commit_upload(newer, single) == []
+    # The older upload finishes last: retention keeps the newest, so the late one is superseded.
+    assert await catalog.commit_upload(older, single) == [replace(older, state=BackupState.DELETING)]
+    assert [b.id for b in await catalog.stored_backups(who.system_id)] == [newer.id]
+    assert await used(catalog, who.org_id) == 20
+    await catalog.finish_deletion([older.id])
+    assert await catalog.get_backup(who.system_id, older.id) is None

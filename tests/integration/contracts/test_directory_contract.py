@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from uuid6 import uuid7
 
+from domain.credentials import hash_secret
 from domain.errors import Conflict, NotFound
 from domain.model import Organization
-from domain.ports import SystemDirectory
-from tests.integration.contracts.builders import SECRET, new_org, new_system
+from domain.ports import BackupCatalog, SystemDirectory
+from tests.integration.contracts.builders import SECRET, intent, new_org, new_system
 
 
 async def test_the_right_secret_authenticates_and_nothing_else_does(directory: SystemDirectory) -> None:
@@ -51,3 +54,32 @@ async def test_a_system_of_an_unknown_org_is_not_found(directory: SystemDirector
     with pytest.raises(NotFound):
         await new_system(directory, str(uuid7()), "fw-2")
     assert await directory.authenticate("fw-2", SECRET) is None
+
+
+async def test_a_taken_org_id_is_a_conflict(directory: SystemDirectory) -> None:
+    org_id = await new_org(directory, quota=5, name="First")
+    with pytest.raises(Conflict):
+        await directory.create_org(Organization(id=org_id, name="Second", quota_bytes=None))
+    assert await directory.get_org(org_id) == Organization(id=org_id, name="First", quota_bytes=5)
+
+
+async def test_a_taken_system_id_is_a_conflict(directory: SystemDirectory) -> None:
+    first = await new_system(directory, await new_org(directory), "fw-1")
+    with pytest.raises(Conflict):
+        await directory.create_system(replace(first, system_key="fw-2"), hash_secret(SECRET))
+    assert await directory.get_system("fw-2") is None
+    assert [r.identity for r in await directory.list_systems()] == [first]
+
+
+async def test_a_system_that_still_has_backup_rows_is_not_deleted(
+    directory: SystemDirectory, catalog: BackupCatalog
+) -> None:
+    who = await new_system(directory, await new_org(directory), "fw-1")
+    started = intent(who, 10)
+    await catalog.begin_upload(started)
+    with pytest.raises(Conflict):
+        await directory.delete_system("fw-1")
+    assert await directory.authenticate("fw-1", SECRET) == who
+    await catalog.abort_upload(started.id)
+    await directory.delete_system("fw-1")
+    assert await directory.get_system("fw-1") is None

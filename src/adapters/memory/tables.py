@@ -1,0 +1,36 @@
+"""The in-memory database: the tables the in-memory adapters share, as the SQL adapters share one engine.
+
+Keeping them in one place lets each fake enforce what the SQL schema enforces across tables: a backup row
+needs its system (foreign key), a system with backup rows cannot be deleted, ids and object keys are unique.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from domain.model import Backup, Organization, SystemIdentity
+
+
+@dataclass
+class SystemEntry:
+    identity: SystemIdentity
+    secret_hash: str
+    suspended: bool = False
+
+
+@dataclass
+class Tables:
+    orgs: dict[str, Organization] = field(default_factory=dict)
+    systems: dict[str, SystemEntry] = field(default_factory=dict)
+    """By system key."""
+    backups: dict[str, Backup] = field(default_factory=dict)
+    used: dict[str, int] = field(default_factory=dict)
+    """Each organization's committed bytes."""
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Serialises the ledger's read-modify-write transactions, as the org row lock does in SQL."""
+    leases: dict[str, asyncio.Lock] = field(default_factory=dict)
+    """Maintenance leases by name, like PostgreSQL's advisory locks: one holder per database."""
+
+    def system_by_id(self, system_id: str) -> SystemEntry | None:
+        return next((s for s in self.systems.values() if s.identity.system_id == system_id), None)
