@@ -26,7 +26,7 @@ def new_system_key() -> str:
 def check_system_key(key: str) -> str:
     """A key becomes part of an object key and the Basic user name: no `/`, `:`, leading dot."""
     if not _KEY.fullmatch(key):
-        raise InvalidInput("system_key", "1-64 characters of A-Z a-z 0-9 . _ -, not starting with a dot", key)
+        raise InvalidInput("system_key", "1-64 characters of A-Z a-z 0-9 . _ -, not starting with a dot", key[:64])
     return key
 
 

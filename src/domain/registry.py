@@ -10,6 +10,20 @@ from domain.model import NewSystem, Organization, SystemIdentity
 from domain.ports import IdFactory, SystemDirectory
 from domain.sizes import check_quota
 
+MAX_ORG_NAME = 200
+
+
+def check_org_name(name: str) -> str:
+    """An organization's name, trimmed: 1-200 printable characters (no control characters)."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("name", "must not be empty", name)
+    if len(name) > MAX_ORG_NAME:
+        raise InvalidInput("name", f"at most {MAX_ORG_NAME} characters", name[:MAX_ORG_NAME])
+    if not name.isprintable():
+        raise InvalidInput("name", "only printable characters", name.encode("unicode_escape").decode()[:MAX_ORG_NAME])
+    return name
+
 
 @dataclass(frozen=True, slots=True)
 class RotatedSecret:
@@ -35,9 +49,7 @@ class Registry:
     ids: IdFactory
 
     async def create_org(self, name: str, quota_bytes: int | None = None) -> Organization:
-        name = name.strip()
-        if not name:
-            raise InvalidInput("name", "must not be empty", name)
+        name = check_org_name(name)
         check_quota(quota_bytes)
         org = Organization(id=self.ids.new_id(), name=name, quota_bytes=quota_bytes)
         await self.directory.create_org(org)

@@ -102,8 +102,11 @@ def live_server(settings: Settings, overrides: Overrides | None = None) -> Itera
         thread.join(timeout=15)
 
 
-def raw_request(base_url: str, head: bytes, body_parts: Sequence[bytes] = (), close_early: bool = False) -> bytes:
-    """Send raw bytes; return what the server answers (empty when we hang up first)."""
+def raw_request(
+    base_url: str, head: bytes, body_parts: Sequence[bytes] = (), close_early: bool = False, read_all: bool = False
+) -> bytes:
+    """Send raw bytes; return what the server answers (empty when we hang up first): its head, or
+    with `read_all` everything until the server closes."""
     host, port = base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as sock:
         sock.sendall(head)
@@ -113,7 +116,7 @@ def raw_request(base_url: str, head: bytes, body_parts: Sequence[bytes] = (), cl
             sock.shutdown(socket.SHUT_RDWR)
             return b""
         answer = b""
-        while b"\r\n\r\n" not in answer:
+        while read_all or b"\r\n\r\n" not in answer:
             data = sock.recv(65536)
             if not data:
                 break

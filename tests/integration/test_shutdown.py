@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -34,13 +35,14 @@ class Served:
     url: str
     process: subprocess.Popen[bytes]
     settings: Settings
+    log: Path
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
     env = {**os.environ, "BACKUP_DATA_DIR": str(tmp_path / "data")}
     with serving(env, tmp_path / "serve.log") as server:
-        yield Served(server.url, server.process, settings_for(tmp_path / "data"))
+        yield Served(server.url, server.process, settings_for(tmp_path / "data"), server.log)
 
 
 def test_sigterm_lets_the_upload_in_flight_finish_and_refuses_new_ones(served: Served) -> None:
@@ -86,6 +88,14 @@ def test_an_upload_still_streaming_when_the_drain_ends_leaves_nothing(
         served.process.send_signal(signal.SIGTERM)
         time.sleep(0.3)
         served.process.send_signal(signal.SIGINT)  # a second signal: stop now, without waiting for the drain
+        answer = b""
+        while chunk := stuck.recv(65536):
+            answer += chunk
         assert served.process.wait(timeout=20) in STOPPED
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 503 "), answer
+    assert b"\r\nretry-after: 30" in head.lower()
+    assert json.loads(body)["code"] == 503
+    assert b"CancelledError" not in served.log.read_bytes()
     assert rows_by_state(served.settings) == {}
     assert object_files(served.settings) == []

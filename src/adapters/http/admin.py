@@ -12,7 +12,7 @@ import msgspec
 from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Stream
@@ -25,6 +25,18 @@ from domain.errors import InvalidInput
 
 ADMIN_PATH = "/api/admin"
 BEARER_CHALLENGE = 'Bearer realm="backup-collect admin"'
+# Every admin body is a few small fields; anything bigger is refused (413) before it is read whole.
+MAX_ADMIN_BODY = 64 * 1024
+
+
+class AdminRequest(Request[Any, Any, Any]):
+    """JSON nested deeper than msgspec's recursion limit is bad input (400), not an internal error."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except RecursionError:
+            raise ClientException("JSON nested too deeply") from None
 
 
 class OrgIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -49,7 +61,7 @@ def decode_optional(body: bytes, kind: type[SystemIn]) -> SystemIn:
         return kind()
     try:
         return msgspec.json.decode(body, type=kind)
-    except msgspec.MsgspecError as error:
+    except (msgspec.MsgspecError, RecursionError) as error:
         raise InvalidInput("body", str(error), body[:100].decode(errors="replace")) from None
 
 
@@ -181,6 +193,8 @@ def admin_router(token: str | None) -> Router:
     return Router(
         ADMIN_PATH,
         guards=[bearer_guard(token)],
+        request_class=AdminRequest,
+        request_max_body_size=MAX_ADMIN_BODY,
         tags=["admin"],
         security=[{"bearer": []}],
         route_handlers=[

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 
 from domain.errors import Unauthenticated
 from domain.model import SystemIdentity
@@ -16,8 +15,10 @@ def basic_credentials(header: str | None) -> tuple[str, str]:
     if scheme.lower() != "basic" or not token.strip():
         raise Unauthenticated()
     try:
+        # A str with non-ASCII characters (header bytes arrive as latin-1) is a ValueError too, as
+        # are bad padding (binascii.Error) and credentials that are not UTF-8 (UnicodeDecodeError).
         decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:
         raise Unauthenticated() from None
     key, colon, secret = decoded.partition(":")
     if not colon or not key or not secret:

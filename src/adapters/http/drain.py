@@ -15,6 +15,7 @@ class Drain:
 
     def __init__(self) -> None:
         self.accepting = True
+        self.aborting = False
         self.inflight = 0
         self._uploads: set[asyncio.Task[object]] = set()
         self._idle = asyncio.Event()
@@ -31,6 +32,12 @@ class Drain:
             self._uploads.add(task)
         try:
             yield
+        except asyncio.CancelledError:
+            # Cancelled by `abort` (the ingest use case has discarded what it wrote by now): answer
+            # 503 in the envelope instead of letting the cancellation reach uvicorn as a plain 500.
+            if task is None or not self.aborting or task.uncancel() > 0:
+                raise
+            raise Unavailable("server", "shutting down: the upload was cancelled") from None
         finally:
             self._uploads.discard(task)
             self.inflight -= 1
@@ -43,6 +50,7 @@ class Drain:
     async def abort(self, grace: float) -> bool:
         """Cancel the uploads still in flight and give them `grace` seconds to discard what they
         wrote (the ingest use case cleans up on cancellation, and never cuts a commit in half)."""
+        self.aborting = True
         for task in list(self._uploads):
             task.cancel("the server is shutting down")
         return await self.idle(grace)
