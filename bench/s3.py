@@ -1,4 +1,4 @@
-"""Line 3: one upload through the service on S3 (moto) against a direct obstore put of the same bytes."""
+"""Line 3: one upload through the service on S3 (SeaweedFS) against a direct obstore put of the same bytes."""
 
 from __future__ import annotations
 
@@ -9,22 +9,22 @@ from bench.client import upload
 from bench.large import checked
 from bench.report import Row, median, rate
 from bench.server import SERVE, Process, provision, service_env
-from bench.stores import BUCKET, direct_put_seconds, moto
+from bench.stores import BUCKET, direct_put_seconds, s3_server
 
 
 def measure_s3(workdir: Path, size: int, runs: int) -> Row:
     block = make_block()
-    with moto(workdir / "moto.log") as aws:
+    with s3_server() as aws:
         env = service_env(workdir / "s3-data", BACKUP_STORAGE_URL=f"s3://{BUCKET}", **aws)
         (who,) = provision(env, 1)
         with Process(SERVE, env, workdir / "s3-serve.log", "/api/ready") as server:
             served, direct = [], []
-            for run in range(runs):  # interleaved, so a drift of moto's speed hits both alike
+            for run in range(runs):  # interleaved, so a drift of the server's speed hits both alike
                 served.append(checked(upload(server.port, who, block, size), size).seconds)
                 direct.append(direct_put_seconds(aws, block, size, f"direct/{run}"))
     ratio = median(direct) / median(served)
     return Row(
-        f"3. {size >> 20} MiB upload on S3 (moto)",
+        f"3. {size >> 20} MiB upload on S3 (SeaweedFS)",
         rate(size, median(served)),
         f"direct obstore put {rate(size, median(direct))}",
         f"{ratio:.2f}x",

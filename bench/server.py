@@ -1,4 +1,4 @@
-"""Real server processes on 127.0.0.1: `backup-collect serve`, the bare Litestar baseline and moto's S3."""
+"""Real server processes on 127.0.0.1: `backup-collect serve`, and the bare Litestar baseline."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from bench.client import HOST, Credentials
 
 SERVE = [sys.executable, "-m", "app.cli", "serve"]
 BARE = [sys.executable, "-m", "bench.bare"]
-MOTO = [sys.executable, "-m", "moto.server", "-H", HOST]
 
 
 def free_port() -> int:
@@ -37,7 +36,7 @@ class Process:
     def __init__(self, command: list[str], env: Mapping[str, str], log: Path, ready_path: str) -> None:
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
-        self._command = [*command, "--port" if command is not MOTO else "-p", str(self.port)]
+        self._command = [*command, "--port", str(self.port)]
         self._env = {**os.environ, **env}
         self._log_path = log
         self._ready_path = ready_path

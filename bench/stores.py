@@ -1,4 +1,4 @@
-"""The other services a bench line needs: moto's S3 server, a scratch PostgreSQL database, and the
+"""The other services a bench line needs: a real S3 server (SeaweedFS), a scratch PostgreSQL database, and the
 direct obstore put that the S3 line is compared with."""
 
 from __future__ import annotations
@@ -8,30 +8,29 @@ import contextlib
 import os
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import asyncpg
-import httpx
 import obstore
 from obstore.store import S3Store
+from tests.integration.seaweedfs import seaweedfs
 
 from bench.body import pieces
-from bench.server import MOTO, Process
 
 BUCKET = "bench-bucket"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @contextlib.contextmanager
-def moto(log: Path) -> Iterator[dict[str, str]]:
-    """moto's standalone S3 server with the bench bucket; yields the AWS_* environment that reaches it."""
-    with Process(MOTO, {}, log, "/moto-api/") as server:
-        httpx.put(f"{server.url}/{BUCKET}", timeout=10).raise_for_status()
+def s3_server() -> Iterator[dict[str, str]]:
+    """SeaweedFS on loopback (as the tests run it) with the bench bucket; yields the AWS_* environment
+    that reaches it. Server and data are gone afterwards."""
+    with seaweedfs() as server:
+        server.client().create_bucket(Bucket=BUCKET)
         yield {
-            "AWS_ENDPOINT_URL": server.url,
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": server.endpoint,
+            "AWS_ACCESS_KEY_ID": server.access_key,
+            "AWS_SECRET_ACCESS_KEY": server.secret_key,
+            "AWS_REGION": server.region,
         }
 
 

@@ -192,11 +192,11 @@ def start_serve(env: dict[str, str], log: Path) -> ServeProcess:
 
 
 @contextmanager
-def serving(env: dict[str, str], log: Path) -> Iterator[ServeProcess]:
-    """A serve process, ready (its `/api/ready` answers 200), stopped at the end."""
+def serving(env: dict[str, str], log: Path, ready: str = "/api/ready") -> Iterator[ServeProcess]:
+    """A serve process, ready (its `ready` path answers 200), stopped at the end."""
     served = start_serve(env, log)
     try:
-        served.wait_ready("/api/ready")
+        served.wait_ready(ready)
         yield served
     finally:
         served.stop()

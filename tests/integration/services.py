@@ -6,7 +6,8 @@
 2. testcontainers (PostgreSQL, Redis, MinIO; pinned tags) when a Docker engine answers a ping;
 3. this machine's own: PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth; a fresh database per
    run, dropped afterwards), Redis on 127.0.0.1:6379 (db `REDIS_TEST_DB`; this run's keys deleted
-   afterwards) and moto's S3 server, started here on a free loopback port.
+   afterwards) and a real S3 server started here: SeaweedFS (`tests/integration/seaweedfs.py`) on free
+   loopback ports, telemetry off, credentials of this run only; stopped and erased afterwards.
 
 Under `CI=true` a missing service fails the run; otherwise its tests are skipped with the reason.
 """
@@ -20,8 +21,6 @@ import gc
 import os
 import secrets
 import socket
-import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -40,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from adapters.memory.clock import FrozenClock
 from domain.maintenance import MaintenanceCatalog
 from domain.ports import BackupCatalog, RateLimiter, SystemDirectory
+from tests.integration.seaweedfs import seaweedfs
 
 PG_IMAGE = "postgres:17.5-alpine"
 REDIS_IMAGE = "redis:7.4.5-alpine"
@@ -247,7 +247,7 @@ class S3Service:
 
     def client(self) -> Any:
         """A boto3 client, for what obstore cannot do (buckets, listing multipart uploads)."""
-        import boto3  # type: ignore[import-untyped]
+        import boto3
 
         return boto3.client(
             "s3",
@@ -280,27 +280,6 @@ class S3Service:
 
 
 @contextlib.contextmanager
-def _moto_server() -> Iterator[str]:
-    """moto's standalone S3 server in a subprocess on a free loopback port (objects live in its memory)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port("127.0.0.1", port)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@contextlib.contextmanager
 def s3_service() -> Iterator[S3Service]:
     explicit = os.environ.get("BACKUP_TEST_S3_ENDPOINT")
     bucket = f"backup-collect-test-{RUN}"
@@ -329,12 +308,12 @@ def s3_service() -> Iterator[S3Service]:
             yield from _with_bucket(S3Service(endpoint, bucket, "minioadmin", "minioadmin"), create=True)
         return
     try:
-        server = _moto_server()
-        endpoint = server.__enter__()
+        server = seaweedfs()
+        local = server.__enter__()
     except Exception as error:
-        missing("S3 (moto server)", repr(error))
+        missing("S3 (SeaweedFS)", repr(error))
     try:
-        yield from _with_bucket(S3Service(endpoint, bucket, "testing", "testing"), create=True)
+        yield from _with_bucket(S3Service(local.endpoint, bucket, local.access_key, local.secret_key), create=True)
     finally:
         server.__exit__(None, None, None)
 

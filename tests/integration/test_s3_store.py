@@ -16,7 +16,9 @@ from adapters.objectstore.obstore_adapter import PART_SIZE, ObstoreObjectStore
 from adapters.objectstore.urls import store_from_url
 from app.cli import main
 from domain.errors import StoreUnavailable
+from tests.integration.live import client, provision, serving, settings_for
 from tests.integration.services import S3Service
+from tests.unit.fakes import pgp
 
 MIB = 1024 * 1024
 
@@ -72,6 +74,41 @@ async def test_a_body_failing_after_a_part_was_sent_leaves_no_multipart_upload(s
     opened = client.create_multipart_upload(Bucket=s3.bucket, Key=f"{where}/left-open")
     assert s3.pending_multipart_uploads(where) == [f"{where}/left-open"]
     client.abort_multipart_upload(Bucket=s3.bucket, Key=f"{where}/left-open", UploadId=opened["UploadId"])
+
+
+async def test_a_wrong_secret_is_refused_and_stores_nothing(s3: S3Service) -> None:
+    where = prefix()
+    wrong = s3.env | {"AWS_SECRET_ACCESS_KEY": s3.secret_key[::-1]}
+    refused = ObstoreObjectStore(store_from_url(s3.url(where), env=wrong))
+    with pytest.raises(StoreUnavailable):
+        await refused.ping()
+    with pytest.raises(StoreUnavailable):
+        await refused.put("k.bin", pattern(10))
+    with pytest.raises(StoreUnavailable):
+        await refused.put("big.bin", pattern(PART_SIZE + MIB))
+    right = ObstoreObjectStore(store_from_url(s3.url(where), env=s3.env))
+    assert [o async for o in right.list("")] == []
+    assert s3.pending_multipart_uploads(where) == []
+    # The same store with the right secret does write: only the signature differed.
+    assert await right.put("k.bin", pattern(10)) == 10
+
+
+def test_a_server_with_a_wrong_s3_secret_is_not_ready_and_answers_uploads_503(s3: S3Service, tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)  # the operator's database; the server's store is the S3 below
+    (tenant,) = provision(settings)
+    where = prefix()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BACKUP_", "AWS_"))}
+    env |= s3.env | {
+        "AWS_SECRET_ACCESS_KEY": "not-" + s3.secret_key,
+        "BACKUP_DATA_DIR": str(tmp_path),
+        "BACKUP_STORAGE_URL": s3.url(where),
+    }
+    with serving(env, tmp_path / "serve.log", ready="/api/health") as served, client(served.url, tenant) as http:
+        assert http.get("/api/ready").status_code == 503
+        answer = http.post("/api/systems/backups", content=pgp(4096), headers={"X-Filename": "a.gpg"})
+        assert answer.status_code == 503
+        assert answer.json()["code"] == 503
+    assert s3.client().list_objects_v2(Bucket=s3.bucket, Prefix=where).get("KeyCount") == 0
 
 
 async def test_credentials_region_and_endpoint_come_from_the_process_environment(
