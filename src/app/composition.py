@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.clock import SystemClock, Uuid7Factory
-from adapters.objectstore.obstore_adapter import ObstoreObjectStore
-from adapters.objectstore.urls import store_from_url
+from adapters.objectstore.urls import objects_from_url
 from adapters.ratelimit.limits_adapter import LimitsRateLimiter
 from adapters.sql.catalog import SqlBackupCatalog
 from adapters.sql.directory import SqlSystemDirectory
@@ -117,7 +116,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         settings=settings,
         directory=directory,
         catalog=catalog,
-        objects=given.objects or ObstoreObjectStore(store_from_url(settings.storage_url)),
+        objects=given.objects or objects_from_url(settings.storage_url),
         limiter=given.limiter
         or LimitsRateLimiter(
             settings.rate_limit_storage_url, settings.rate_limit_per_minute, settings.rate_limit_per_hour

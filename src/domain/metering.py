@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from domain.errors import TooLarge
 
-# The server's chunks (~64-256 KiB) are coalesced into blocks of this size. Joining a block and hashing
-# it both release the GIL, so one worker thread does both while the event loop receives the next block.
+# The server's chunks (~64-256 KiB) are hashed in batches of this size: hashing releases the GIL, so one
+# worker thread hashes a batch while the event loop receives the next one.
 BLOCK_SIZE = 4 * 1024 * 1024
 # A last block this small is hashed inline: a thread hop costs more than it saves.
 INLINE_HASH = 256 * 1024
@@ -21,11 +21,13 @@ _WORKERS = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1), thr
 
 
 class MeteredBody:
-    """Yields the body in blocks of about `block_size` bytes. Once exhausted, `size` and `sha256`
-    describe exactly what was yielded. Crossing `cap` raises TooLarge (key `body`).
+    """Yields the body's chunks as they arrive. Once exhausted, `size` and `sha256` describe exactly
+    what was yielded. Crossing `cap` raises TooLarge (key `body`).
 
-    Block N is joined and hashed in a worker thread while block N+1 arrives, and handed on once
-    both are done; blocks are immutable `bytes` (the store may keep references to them)."""
+    Chunks pass through untouched (no join: the store writes them with one writev per block); they are
+    hashed in batches of about `block_size` bytes in a worker thread, one batch at a time and in order,
+    while the store writes and the next batch arrives. Chunks are immutable `bytes`, so the hasher and
+    the store can share them."""
 
     def __init__(self, head: bytes, rest: AsyncIterator[bytes], cap: int, block_size: int = BLOCK_SIZE) -> None:
         self._head = head
@@ -41,33 +43,30 @@ class MeteredBody:
 
     async def _blocks(self) -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
-        pending: asyncio.Future[bytes] | None = None
+        pending: asyncio.Future[None] | None = None
         parts: list[bytes] = []
         buffered = 0
         async for chunk in self._chunks():
             parts.append(chunk)
             buffered += len(chunk)
             if buffered >= self._block_size:
-                # One block at a time in the worker keeps the hash in order and memory flat.
-                done = await pending if pending is not None else None
+                if pending is not None:
+                    await pending
                 pending = loop.run_in_executor(_WORKERS, self._digest, parts)
                 parts = []
                 buffered = 0
-                if done is not None:
-                    yield done
+            yield chunk
         if pending is not None:
-            yield await pending
-        if parts:
-            if buffered > INLINE_HASH:
-                yield await loop.run_in_executor(_WORKERS, self._digest, parts)
-            else:
-                yield self._digest(parts)
+            await pending
+        if buffered > INLINE_HASH:
+            await loop.run_in_executor(_WORKERS, self._digest, parts)
+        else:
+            self._digest(parts)
         self.sha256 = self._hasher.hexdigest()
 
-    def _digest(self, parts: list[bytes]) -> bytes:
-        block = parts[0] if len(parts) == 1 else b"".join(parts)
-        self._hasher.update(block)
-        return block
+    def _digest(self, parts: list[bytes]) -> None:
+        for part in parts:
+            self._hasher.update(part)
 
     async def _chunks(self) -> AsyncIterator[bytes]:
         if self._head:

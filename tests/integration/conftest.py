@@ -4,8 +4,8 @@ Contract suites ask for a port (`directory` + `catalog`, `objects`, `limiters`) 
 
 - `directory` / `catalog` / `maintenance`: a matched set on one backend — `memory`, `sqlite`, `postgresql` — starting
   from empty tables;
-- `objects`: `ObstoreObjectStore` over `memory`, `file` (tmp_path) and `s3` (a fresh prefix of the test
-  bucket);
+- `objects`: `ObstoreObjectStore` over `memory` and `s3` (a fresh prefix of the test bucket), and the
+  durable `FileObjectStore` as `file` (tmp_path) — what `file://` URLs get;
 - `limiters`: a factory of rate limiters on a fake clock — `memory`, `limits-memory` (the embedded
   default) and `redis`.
 
@@ -28,6 +28,7 @@ from adapters.memory.directory import InMemorySystemDirectory
 from adapters.memory.maintenance import InMemoryMaintenanceCatalog
 from adapters.memory.ratelimit import InMemoryRateLimiter
 from adapters.memory.tables import Tables
+from adapters.objectstore.file_store import FileObjectStore
 from adapters.objectstore.obstore_adapter import ObstoreObjectStore
 from adapters.objectstore.urls import store_from_url
 from adapters.ratelimit.limits_adapter import LimitsRateLimiter
@@ -149,7 +150,7 @@ def objects(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
     if request.param == "memory":
         return ObstoreObjectStore(MemoryStore())
     if request.param == "file":
-        return ObstoreObjectStore(store_from_url(f"file://{tmp_path}/objects"))
+        return FileObjectStore(tmp_path / "objects")
     s3: S3Service = request.getfixturevalue("s3")
     return ObstoreObjectStore(store_from_url(s3.url(f"t-{secrets.token_hex(6)}"), env=s3.env))
 

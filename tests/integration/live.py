@@ -180,21 +180,24 @@ class ServeProcess:
             self.process.wait()
 
 
-def start_serve(env: dict[str, str], log: Path) -> ServeProcess:
+def start_serve(env: dict[str, str], log: Path, wrapper: Sequence[str] = ()) -> ServeProcess:
+    """`wrapper` runs before the interpreter (e.g. `strace -f -o FILE`)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, stdout=out, stderr=out
+            [*wrapper, sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, stdout=out, stderr=out
         )
     return ServeProcess(f"http://127.0.0.1:{port}", process, log)
 
 
 @contextmanager
-def serving(env: dict[str, str], log: Path, ready: str = "/api/ready") -> Iterator[ServeProcess]:
-    """A serve process, ready (its `ready` path answers 200), stopped at the end."""
-    served = start_serve(env, log)
+def serving(
+    env: dict[str, str], log: Path, ready: str = "/api/ready", wrapper: Sequence[str] = ()
+) -> Iterator[ServeProcess]:
+    """A serve process, ready (its `ready` path answers 200), stopped at the end. `wrapper` as in `start_serve`."""
+    served = start_serve(env, log, wrapper)
     try:
         served.wait_ready(ready)
         yield served

@@ -1,4 +1,5 @@
-"""BACKUP_STORAGE_URL → an obstore store: `file://PATH`, `memory://`, `s3://BUCKET[/PREFIX]`.
+"""BACKUP_STORAGE_URL → an ObjectStore: `file://PATH` (FileObjectStore, durable), `memory://` and
+`s3://BUCKET[/PREFIX]` (obstore).
 
 For S3 every setting is read from the environment mapping given (the process environment by default)
 and handed to obstore explicitly, so what the mapping says is what the store does:
@@ -24,7 +25,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from obstore.store import LocalStore, MemoryStore, S3Store
 
-from adapters.objectstore.obstore_adapter import Store
+from adapters.objectstore.file_store import FileObjectStore
+from adapters.objectstore.obstore_adapter import ObstoreObjectStore, Store
 
 if TYPE_CHECKING:
     from obstore.store import RetryConfig, S3Config
@@ -40,8 +42,16 @@ RETRY: RetryConfig = {
 }
 
 
+def objects_from_url(url: str, env: Mapping[str, str] | None = None) -> FileObjectStore | ObstoreObjectStore:
+    """The ObjectStore `url` names: local files through FileObjectStore (it syncs before `put` returns;
+    obstore's LocalStore does not), everything else through obstore. Raises ValueError as `store_from_url`."""
+    if url.startswith("file://"):
+        return FileObjectStore(Path(url.removeprefix("file://")).expanduser())
+    return ObstoreObjectStore(store_from_url(url, env))
+
+
 def store_from_url(url: str, env: Mapping[str, str] | None = None) -> Store:
-    """The store `url` names.
+    """The obstore store `url` names.
 
     Args:
         url: `file://PATH`, `memory://` or `s3://BUCKET[/PREFIX]`.

@@ -71,8 +71,11 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys = ON")
-            # WAL lets readers proceed during a commit; synchronous stays FULL so a commit survives power loss.
+            # WAL lets readers proceed during a commit; FULL syncs the WAL at every commit, so a committed
+            # upload survives power loss (NORMAL, WAL's usual pairing, may lose the last commits). Set
+            # explicitly: the default is a compile-time choice of the SQLite library.
             cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")
         finally:
             cursor.close()
 

@@ -1,0 +1,235 @@
+"""ObjectStore on a local directory, durable before `put` returns (obstore's LocalStore never syncs)."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import os
+import re
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+from adapters.objectstore.disk import Disk
+from domain.errors import ObjectMissing, StoreUnavailable
+from domain.ports import ObjectRead, StoredObject
+
+T = TypeVar("T")
+# Chunks are gathered into blocks this large, each written with one writev while the next arrives.
+BLOCK_SIZE = 4 * 1024 * 1024
+READ_CHUNK_SIZE = 1024 * 1024
+# A write interrupted by a crash leaves `<key>#N`; `abandoned` finds those for the reaper.
+_TEMP = re.compile(r"#\d+$")
+# File I/O releases the GIL; writes of one upload are ordered (one in flight at a time).
+_IO = ThreadPoolExecutor(max_workers=8, thread_name_prefix="filestore")
+
+
+async def _settled(future: Future[T]) -> T:
+    """The thread's result. Cancelling the caller does not abandon the thread's work: it waits for the
+    call to end first, so nothing (a rename, a close) happens behind the back of whoever cleans up."""
+    wrapped = asyncio.wrap_future(future)
+    try:
+        return await asyncio.shield(wrapped)
+    except asyncio.CancelledError:
+        while not wrapped.done():
+            try:
+                await asyncio.wait({wrapped})
+            except asyncio.CancelledError:
+                continue
+        raise
+    except OSError as exc:
+        raise StoreUnavailable(f"{type(exc).__name__}: {exc.strerror or exc}") from exc
+
+
+async def _in_thread(call: Callable[[], T]) -> T:
+    return await _settled(_IO.submit(call))
+
+
+class _DurableWrite:
+    """One `put` under way: a temp file beside the target, written one block at a time."""
+
+    def __init__(self, disk: Disk, fd: int, temp: Path, target: Path) -> None:
+        self._disk, self._fd, self._temp, self._target = disk, fd, temp, target
+        self._offset = 0
+        self._previous: tuple[int, int] | None = None
+        self._pending: Future[None] | None = None
+        self._closed = False
+
+    async def write(self, parts: list[bytes]) -> None:
+        """Hand `parts` to the writer thread once the block before is written."""
+        if self._pending is not None:
+            await _settled(self._pending)
+        self._pending = _IO.submit(self._write, parts)
+
+    async def seal(self, parts: list[bytes]) -> int:
+        """Write the rest, fsync, rename into place, fsync the directory; the size written."""
+        if self._pending is not None:
+            await _settled(self._pending)
+            self._pending = None
+        return await _in_thread(lambda: self._seal(parts))
+
+    def abandon(self) -> None:
+        """Remove the temp file; close it once the thread is done with it."""
+        self._disk.unlink(self._temp)
+        if self._pending is None:
+            self._close()
+        else:
+            self._pending.add_done_callback(lambda _: self._close())
+
+    def _close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._disk.close(self._fd)
+
+    def _write(self, parts: list[bytes]) -> None:
+        length = self._disk.write(self._fd, parts)
+        self._disk.start_writeback(self._fd, self._offset, length, self._previous)
+        self._previous = (self._offset, length)
+        self._offset += length
+
+    def _seal(self, parts: list[bytes]) -> int:
+        if parts:
+            self._offset += self._disk.write(self._fd, parts)
+        self._disk.fsync(self._fd)
+        self._close()
+        self._disk.rename(self._temp, self._target)
+        try:
+            self._disk.fsync_dir(self._target.parent)
+        except OSError:
+            self._disk.unlink(self._target)  # in place but not durable: not acknowledged, so not kept
+            raise
+        return self._offset
+
+
+class FileObjectStore:
+    """Objects as files under `root` (`<root>/<key>`). `put` writes `<key>#N` in the target directory,
+    starts its writeback block by block while the body arrives, and returns only after fsync, rename and
+    a directory fsync: an acknowledged object survives a power cut. `disk` is the system-call seam."""
+
+    def __init__(self, root: Path, disk: Disk | None = None) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        self.root = root.resolve()
+        self._disk = disk or Disk()
+
+    async def put(self, key: str, chunks: AsyncIterator[bytes]) -> int:
+        target = self._path(key)
+        fd, temp = await _in_thread(lambda: self._open(target))
+        write = _DurableWrite(self._disk, fd, temp, target)
+        try:
+            parts: list[bytes] = []
+            buffered = 0
+            async for chunk in chunks:
+                parts.append(chunk)
+                buffered += len(chunk)
+                if buffered >= BLOCK_SIZE:
+                    await write.write(parts)
+                    parts, buffered = [], 0
+            return await write.seal(parts)
+        except BaseException:
+            write.abandon()
+            raise
+
+    async def delete(self, key: str) -> None:
+        path = self._path(key)
+        await _in_thread(lambda: path.unlink(missing_ok=True))
+
+    async def head(self, key: str) -> StoredObject | None:
+        try:
+            found = await _in_thread(self._path(key).stat)
+        except StoreUnavailable as exc:
+            if isinstance(exc.__cause__, FileNotFoundError | NotADirectoryError):
+                return None
+            raise
+        return StoredObject(key=key, size=found.st_size, modified=datetime.fromtimestamp(found.st_mtime, UTC))
+
+    async def get(self, key: str, start: int = 0, end: int | None = None) -> ObjectRead:
+        path = self._path(key)
+        try:
+            fd = await _in_thread(lambda: os.open(path, os.O_RDONLY | os.O_CLOEXEC))
+        except StoreUnavailable as exc:
+            if isinstance(exc.__cause__, FileNotFoundError | NotADirectoryError | IsADirectoryError):
+                raise ObjectMissing(key) from exc
+            raise
+        size = os.fstat(fd).st_size
+        return ObjectRead(size=size, chunks=_read(fd, start, size if end is None else min(end, size)))
+
+    async def move(self, source: str, target: str) -> None:
+        origin, destination = self._path(source), self._path(target)
+
+        def rename() -> None:
+            if not origin.is_file():
+                raise FileNotFoundError(source)
+            self._disk.make_dirs(destination.parent, self.root)
+            self._disk.rename(origin, destination)
+            self._disk.fsync_dir(destination.parent)
+            self._disk.fsync_dir(origin.parent)
+
+        try:
+            await _in_thread(rename)
+        except StoreUnavailable as exc:
+            if isinstance(exc.__cause__, FileNotFoundError):
+                raise ObjectMissing(source) from exc
+            raise
+
+    async def abandoned(self, older_than: datetime) -> builtins.list[str]:
+        cutoff = older_than.timestamp()
+        return sorted(
+            path.relative_to(self.root).as_posix()
+            for path in self.root.rglob("*#*")
+            if _TEMP.search(path.name) and path.is_file() and path.stat().st_mtime < cutoff
+        )
+
+    async def list(self, prefix: str) -> AsyncIterator[StoredObject]:
+        """Objects whose key lies under the path `prefix` (whole segments, as obstore lists)."""
+        base = self._path(prefix.strip("/")) if prefix.strip("/") else self.root
+        found = await _in_thread(lambda: _walk(self.root, base))
+        for item in found:
+            yield item
+
+    async def ping(self) -> None:
+        if not (self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK)):
+            raise StoreUnavailable(f"{self.root} is not a writable directory")
+
+    def _open(self, target: Path) -> tuple[int, Path]:
+        self._disk.make_dirs(target.parent, self.root)
+        return self._disk.create_temp(target)
+
+    def _path(self, key: str) -> Path:
+        parts = key.split("/")
+        if not key or any(part in {"", ".", ".."} or "\0" in part for part in parts):
+            raise StoreUnavailable(f"invalid object key {key!r}")
+        return self.root.joinpath(*parts)
+
+
+def _walk(root: Path, base: Path) -> builtins.list[StoredObject]:
+    if not base.is_dir():
+        return []
+    found = []
+    for directory, _dirs, files in os.walk(base):
+        for name in files:
+            if _TEMP.search(name):
+                continue
+            path = Path(directory, name)
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue  # deleted while we listed
+            modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+            found.append(StoredObject(key=path.relative_to(root).as_posix(), size=stat.st_size, modified=modified))
+    return sorted(found, key=lambda item: item.key)
+
+
+async def _read(fd: int, start: int, end: int) -> AsyncIterator[bytes]:
+    try:
+        offset = start
+        while offset < end:
+            chunk = await _in_thread(partial(os.pread, fd, min(READ_CHUNK_SIZE, end - offset), offset))
+            if not chunk:
+                return
+            offset += len(chunk)
+            yield chunk
+    finally:
+        os.close(fd)
