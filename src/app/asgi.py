@@ -62,6 +62,9 @@ def app_for(container: Container) -> Litestar:
         orgs=container.orgs,
         systems=container.systems,
         destroy=container.destroy,
+        metrics=container.metrics,
+        metrics_token=container.settings.metrics_token,
+        stale_systems=container.stale_systems,
     )
     app = create_litestar(services, admin_token=container.settings.admin_token, lifespan=[lifespan])
     app.state.drain = services.drain

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.http.metrics import Metrics
 from adapters.memory.clock import SystemClock, Uuid7Factory
 from adapters.objectstore.urls import objects_from_url
 from adapters.ratelimit.limits_adapter import LimitsRateLimiter
@@ -55,6 +56,8 @@ class Container:
     maintenance: MaintenanceCatalog | None = None
     """The whole ledger for fsck and the reaper; None when the ledger cannot be seen whole."""
     ingest: IngestBackup = field(init=False)
+    metrics: Metrics = field(init=False)
+    """This service's Prometheus registry (one per container: tests build many in one process)."""
     registry: Registry = field(init=False)
     access: BackupAccess = field(init=False)
     """Appliances' access to their own backups; BACKUP_APPEND_ONLY refuses their deletes."""
@@ -76,6 +79,11 @@ class Container:
             limits=self.settings.limits,
         )
         self.registry = Registry(directory=self.directory, ids=self.ids)
+        limiter = self.limiter
+        # The limiter fails open, so no request sees a Redis failure: its own count feeds the metric.
+        self.metrics = Metrics(
+            rate_limit_failures=lambda: limiter.storage_failures if isinstance(limiter, LimitsRateLimiter) else 0
+        )
         limits = self.settings.limits
         self.access = BackupAccess(
             catalog=self.catalog, objects=self.objects, limits=limits, append_only=self.settings.append_only
@@ -89,6 +97,10 @@ class Container:
         if self.maintenance is not None:
             self.fsck = Fsck(catalog=self.maintenance, objects=self.objects, clock=self.clock)
             self.reaper = Reaper(catalog=self.maintenance, objects=self.objects, clock=self.clock)
+
+    async def stale_systems(self) -> int:
+        """Systems silent for longer than BACKUP_STALE_AFTER, or never heard from."""
+        return await self.catalog.count_stale_systems(self.clock.now() - self.settings.stale_after)
 
     async def start(self) -> None:
         """Bring the schema up to date (idempotent; serialised across replicas on PostgreSQL)."""

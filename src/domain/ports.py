@@ -139,6 +139,11 @@ class BackupCatalog(Protocol):
         (or those of one organization) that has any."""
         ...
 
+    async def count_stale_systems(self, uploaded_before: datetime) -> int:
+        """How many systems (suspended ones included) have no stored backup uploaded at or after
+        `uploaded_before`, those that never uploaded among them. One aggregate query, whatever the fleet."""
+        ...
+
     async def ping(self) -> None:
         """Raise CatalogUnavailable unless the database answers."""
         ...

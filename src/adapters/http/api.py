@@ -12,10 +12,12 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.http.admin import admin_router
-from adapters.http.backups import upload_backup
+from adapters.http.backups import BACKUPS_PATH, upload_backup
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.health import health, ready
+from adapters.http.observe import Observe
 from adapters.http.restore import delete_backup, download_backup, list_backups
+from adapters.http.scrape import metrics
 from adapters.http.services import ApiServices
 
 
@@ -27,7 +29,7 @@ def create_litestar(
     def provide_services() -> ApiServices:
         return services
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             upload_backup,
             list_backups,
@@ -35,6 +37,7 @@ def create_litestar(
             delete_backup,
             health,
             ready,
+            metrics,
             admin_router(admin_token),
         ],
         dependencies={"services": Provide(provide_services, sync_to_thread=False, use_cache=True)},
@@ -53,3 +56,7 @@ def create_litestar(
         ),
         signature_namespace={"ApiServices": ApiServices},
     )
+    # Around the router and its exception handling, so every request is seen, unknown routes included.
+    app.asgi_handler = Observe(app.asgi_handler, services.metrics, BACKUPS_PATH)
+    services.metrics.track_inflight(lambda: services.drain.inflight)
+    return app

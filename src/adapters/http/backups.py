@@ -11,6 +11,7 @@ from litestar.exceptions import InternalServerException
 
 from adapters.http.auth import authenticate
 from adapters.http.dto import BackupOut, Envelope
+from adapters.http.observe import exchange
 from adapters.http.services import ApiServices
 from domain.errors import ClientGone
 from domain.model import Upload
@@ -45,6 +46,8 @@ async def upload_backup(
 ) -> Response[Envelope]:
     """Upload a GPG-encrypted configuration backup (the seed endpoint); the body is streamed."""
     identity = await authenticate(services.directory, request.headers.get("authorization"))
+    seen = exchange(request)
+    seen.system_key = identity.system_key
     upload = Upload(
         filename_header=_utf8(request.headers.get("x-filename")),
         declared_size=request.content_length,
@@ -52,6 +55,7 @@ async def upload_backup(
     )
     async with services.drain.admit():
         backup = await services.ingest(identity, upload)
+    seen.backup_id, seen.size = backup.id, backup.size
     return Response(
         Envelope(code=201, message="backup stored", data=BackupOut.of(backup)),
         status_code=201,

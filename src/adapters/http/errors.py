@@ -9,6 +9,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
 from adapters.http.dto import Envelope, ErrorItem, ValidationData
+from adapters.http.observe import exchange
 from domain.errors import (
     ChecksumMismatch,
     ClientGone,
@@ -40,7 +41,8 @@ def envelope(status: int, message: str, data: Any = None, headers: dict[str, str
     return Response(Envelope(code=status, message=message, data=data), status_code=status, headers=headers)
 
 
-def domain_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope]:
+def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Envelope]:
+    exchange(request).error = exc
     if isinstance(exc, Unauthenticated):
         return envelope(401, "invalid credentials", {}, {"WWW-Authenticate": REALM})
     if isinstance(exc, InvalidInput):
@@ -61,7 +63,7 @@ def domain_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope
     for kind, (status, message) in _SIMPLE.items():
         if isinstance(exc, kind):
             return envelope(status, str(exc) or message, None)
-    return internal_error(_, exc)
+    return internal_error(request, exc)
 
 
 def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope]:
@@ -80,7 +82,8 @@ def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope]:
     return envelope(exc.status_code, str(exc.detail), data, exc.headers)
 
 
-def internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope]:
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Envelope]:
+    exchange(request).error = exc
     log.error("unhandled error", exc_info=exc)
     return envelope(500, "internal error", None)
 

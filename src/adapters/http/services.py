@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from adapters.http.drain import Drain
+from adapters.http.metrics import Metrics
 from domain.destroy import DestroySystem
 from domain.ingest import IngestBackup
 from domain.organizations import OrgAdmin
@@ -29,3 +31,11 @@ class ApiServices:
     systems: SystemAdmin
     destroy: DestroySystem
     drain: Drain = field(default_factory=Drain)
+    metrics: Metrics = field(default_factory=Metrics)
+    metrics_token: str | None = None
+    """Bearer token of `/metrics`; None leaves it open."""
+    stale_systems: Callable[[], Awaitable[int]] = field(default=lambda: _none())
+
+
+async def _none() -> int:
+    return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from adapters.memory.tables import Tables
 from domain.errors import CatalogUnavailable, Conflict, NotFound
@@ -110,6 +111,11 @@ class InMemoryBackupCatalog:
                 count=seen.count + 1, total_size=seen.total_size + row.size, last_backup_at=last
             )
         return stats
+
+    async def count_stale_systems(self, uploaded_before: datetime) -> int:
+        newest = {system_id: stats.last_backup_at for system_id, stats in (await self.backup_stats()).items()}
+        ids = [entry.identity.system_id for entry in self.tables.systems.values()]
+        return len([s for s in ids if (last := newest.get(s)) is None or last < uploaded_before])
 
     async def ping(self) -> None:
         return None

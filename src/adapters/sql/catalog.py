@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -184,6 +184,23 @@ class SqlBackupCatalog:
                 system_id: BackupStats(count=count, total_size=int(total or 0), last_backup_at=_utc(last))
                 for system_id, count, total, last in result.all()
             }
+
+    async def count_stale_systems(self, uploaded_before: datetime) -> int:
+        """Every system left-joined to its newest stored upload, counted in the database."""
+        newest = (
+            select(BackupRow.system_id, func.max(BackupRow.uploaded_at).label("last"))
+            .where(BackupRow.state == BackupState.STORED.value)
+            .group_by(BackupRow.system_id)
+            .subquery()
+        )
+        query = (
+            select(func.count())
+            .select_from(SystemRow)
+            .outerjoin(newest, newest.c.system_id == SystemRow.id)
+            .where(or_(newest.c.last.is_(None), newest.c.last < uploaded_before))
+        )
+        async with guarded(), self._sessions() as session:
+            return int((await session.execute(query)).scalar_one())
 
     async def ping(self) -> None:
         """Raise CatalogUnavailable unless the database answers a trivial query."""

@@ -1,0 +1,118 @@
+"""Prometheus metrics of one application, in a registry of its own (tests build many apps in one process).
+
+Labels carry only an outcome or a dependency name: never a system key, an org id or a filename, so a
+fleet of thousands of appliances stays a handful of series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.exposition import generate_latest
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+
+__all__ = ["DEPENDENCIES", "MEDIA_TYPE", "OUTCOMES", "Metrics"]
+
+OUTCOMES: Final = (
+    "stored",
+    "duplicate",
+    "replayed",
+    "unauthorized",
+    "too_large",
+    "rate_limited",
+    "quota",
+    "invalid",
+    "unavailable",
+    "aborted",
+)
+DEPENDENCIES: Final = ("database", "object_store", "rate_limit")
+# The classic text format every Prometheus understands (the answer adds `; charset=utf-8`).
+MEDIA_TYPE: Final = "text/plain; version=0.0.4"
+# Uploads take from well under a second (a small config on a LAN) to hours (2 GiB over a slow uplink).
+DURATION_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 7200, float("inf"))
+
+
+class _DependencyErrors:
+    """`backup_collect_dependency_errors_total{dependency}`: the errors the HTTP edge met, plus the rate
+    limiter's own count of storage failures (it fails open, so no request ever sees them as errors)."""
+
+    def __init__(self, rate_limit_failures: Callable[[], int]) -> None:
+        self.counts = dict.fromkeys(DEPENDENCIES, 0)
+        self._rate_limit_failures = rate_limit_failures
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "backup_collect_dependency_errors",
+            "Failures of a dependency met while serving requests, by dependency.",
+            labels=["dependency"],
+        )
+        for dependency, count in self.counts.items():
+            extra = self._rate_limit_failures() if dependency == "rate_limit" else 0
+            family.add_metric([dependency], count + extra)
+        yield family
+
+
+class Metrics:
+    """The instruments the HTTP edge feeds, and the text a scrape returns."""
+
+    def __init__(self, rate_limit_failures: Callable[[], int] = lambda: 0) -> None:
+        self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        self._uploads = Counter(
+            "backup_collect_uploads", "Upload attempts, by outcome.", ["outcome"], registry=self.registry
+        )
+        for outcome in OUTCOMES:
+            self._uploads.labels(outcome)
+        self._bytes = Counter(
+            "backup_collect_upload_bytes", "Bytes of the uploads committed as new backups.", registry=self.registry
+        )
+        self._duration = Histogram(
+            "backup_collect_upload_duration_seconds",
+            "Time from request to answer of the uploads stored as new backups.",
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self._pruned = Counter(
+            "backup_collect_pruned_backups", "Backups retention removed after an upload.", registry=self.registry
+        )
+        self._inflight = Gauge(
+            "backup_collect_uploads_in_flight", "Uploads being received right now.", registry=self.registry
+        )
+        self._stale = Gauge(
+            "backup_collect_stale_systems",
+            "Systems whose newest backup is older than BACKUP_STALE_AFTER, or that never uploaded.",
+            registry=self.registry,
+        )
+        self._dependency_errors = _DependencyErrors(rate_limit_failures)
+        self.registry.register(self._dependency_errors)
+
+    def upload(self, outcome: str, *, size: int = 0, seconds: float = 0.0, pruned: int = 0) -> None:
+        """Count one upload attempt; a `stored` one also adds its bytes and duration."""
+        self._uploads.labels(outcome).inc()
+        if outcome == "stored":
+            self._bytes.inc(size)
+            self._duration.observe(seconds)
+        if pruned:
+            self._pruned.inc(pruned)
+
+    def dependency_error(self, dependency: str) -> None:
+        if dependency in self._dependency_errors.counts:
+            self._dependency_errors.counts[dependency] += 1
+
+    def track_inflight(self, count: Callable[[], int]) -> None:
+        """Read the uploads in flight from `count` at every scrape."""
+        self._inflight.set_function(count)
+
+    def set_stale_systems(self, count: int) -> None:
+        self._stale.set(count)
+
+    def render(self) -> bytes:
+        """The Prometheus text exposition of every metric of this registry."""
+        return generate_latest(self.registry)
