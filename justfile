@@ -18,3 +18,7 @@ lint:
 # Measure ingest, memory, S3, concurrency and small uploads against same-run baselines (~3 min; --quick: smoke run).
 bench *ARGS:
     uv run --locked python -m bench.run {{ARGS}}
+
+# A fleet night: N systems uploading at once to the embedded default and to 2 replicas on PostgreSQL + SeaweedFS + Redis (a few minutes; --quick: about one).
+load *ARGS:
+    uv run --locked python -m bench.load {{ARGS}}

@@ -71,13 +71,14 @@ def read_answer(sock: socket.socket, buffer: bytearray) -> tuple[int, bytes]:
     return status, body
 
 
-def upload(port: int, who: Credentials, block: bytes, size: int, timeout: float = 120.0) -> Answer:
-    """Stream `size` bytes (views of one reused block, never the whole body) and wait for the answer."""
+def upload(port: int, who: Credentials, block: bytes, size: int, timeout: float = 120.0, prefix: bytes = b"") -> Answer:
+    """Stream `size` bytes (`prefix`, then views of one reused block, never the whole body) and wait for
+    the answer. A `prefix` of random bytes makes each body unique, so none is taken for a retry."""
     with connect(port, timeout) as sock:
         started = time.perf_counter()
-        sock.sendall(upload_head(port, who, size))
+        sock.sendall(upload_head(port, who, size) + prefix)
         try:
-            for piece in pieces(block, size):
+            for piece in pieces(block, size - len(prefix)):
                 sock.sendall(piece)
         except OSError:
             pass  # the server answered early (an error); read what it said
