@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 
 from adapters.http.api import create_litestar
+from adapters.http.console import ConsoleServices
 from adapters.http.services import ApiServices
 from app.composition import Container, Overrides, build
 from app.settings import Settings
@@ -66,9 +67,25 @@ def app_for(container: Container) -> Litestar:
         metrics_token=container.settings.metrics_token,
         stale_systems=container.stale_systems,
     )
-    app = create_litestar(services, admin_token=container.settings.admin_token, lifespan=[lifespan])
+    token = container.settings.admin_token
+    app = create_litestar(services, admin_token=token, lifespan=[lifespan], console=console_for(container, token))
     app.state.drain = services.drain
     return app
+
+
+def console_for(container: Container, token: str | None) -> ConsoleServices | None:
+    """The console's services, when an admin token turns it on."""
+    if token is None:
+        return None
+    return ConsoleServices(
+        orgs=container.orgs,
+        systems=container.systems,
+        registry=container.registry,
+        access=container.operator_access,
+        clock=container.clock,
+        stale_after=container.settings.stale_after,
+        admin_token=token,
+    )
 
 
 async def reap_forever(reaper: Reaper, interval: float = REAPER_INTERVAL) -> None:

@@ -13,6 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.http.admin import admin_router
 from adapters.http.backups import BACKUPS_PATH, upload_backup
+from adapters.http.console import ConsoleServices, console_router, console_templates
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.health import health, ready
 from adapters.http.observe import Observe
@@ -25,7 +26,10 @@ def create_litestar(
     services: ApiServices,
     admin_token: str | None = None,
     lifespan: Sequence[Callable[[Litestar], AbstractAsyncContextManager[Any]]] = (),
+    console: ConsoleServices | None = None,
 ) -> Litestar:
+    """`console`: the operator console's services, None to leave /console out (404)."""
+
     def provide_services() -> ApiServices:
         return services
 
@@ -39,7 +43,9 @@ def create_litestar(
             ready,
             metrics,
             admin_router(admin_token),
+            *([console_router(console)] if console is not None else []),
         ],
+        template_config=console_templates(),
         dependencies={"services": Provide(provide_services, sync_to_thread=False, use_cache=True)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=list(lifespan),

@@ -1,0 +1,30 @@
+"""What the console needs from the composition root: the operator use cases the CLI and admin API call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from adapters.http.console.session import SessionPolicy, Sessions
+from domain.organizations import OrgAdmin
+from domain.ports import Clock
+from domain.registry import Registry
+from domain.restore import BackupAccess
+from domain.systems import SystemAdmin
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsoleServices:
+    orgs: OrgAdmin
+    systems: SystemAdmin
+    registry: Registry
+    access: BackupAccess
+    """The operator's access (append-only mode binds appliances only), as the admin API's."""
+    clock: Clock
+    stale_after: timedelta
+    admin_token: str
+    policy: SessionPolicy = field(default_factory=SessionPolicy)
+
+    @property
+    def sessions(self) -> Sessions:
+        return Sessions(self.admin_token, self.policy)

@@ -1,0 +1,139 @@
+"""What the console's pages show, computed from the use cases' answers: rows, ages, sizes, the chart."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from adapters.shapes import rfc3339
+from domain.model import Backup
+from domain.organizations import OrgSummary
+
+
+def human_size(size: int) -> str:
+    """Bytes for a person: `512 B`, `1.5 MiB`, `100 GiB`."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}".replace(".0 ", " ")
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def human_age(moment: datetime | None, now: datetime) -> str:
+    """`never`, `just now`, `40 min ago`, `5 h 12 min ago`, `3 d 4 h ago`."""
+    if moment is None:
+        return "never"
+    minutes = int((now - moment).total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h ago"
+    return f"{hours} h {minutes} min ago" if hours else f"{minutes} min ago"
+
+
+def human_duration(span: timedelta) -> str:
+    hours = int(span.total_seconds() // 3600)
+    return f"{hours // 24} d" if hours >= 48 and hours % 24 == 0 else f"{hours} h"
+
+
+@dataclass(frozen=True, slots=True)
+class OrgRow:
+    org: OrgSummary
+    quota: int
+    """The quota that applies, 0 when none does."""
+    stale: int
+
+    @property
+    def percent(self) -> int:
+        return min(100, round(100 * self.org.used_bytes / self.quota)) if self.quota else 0
+
+
+class Listed(Protocol):
+    """A system as `system list` or `system show` gives it."""
+
+    @property
+    def system_key(self) -> str: ...
+    @property
+    def last_backup_at(self) -> datetime | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SystemRow:
+    system: Listed
+    stale: bool
+    age: str
+    last: str
+
+
+def system_rows(systems: Sequence[Listed], stale_keys: list[str], now: datetime) -> list[SystemRow]:
+    """Stale systems first, in the order `stale` gives them (never uploaded, then oldest); then the rest
+    by key."""
+    rank = {key: index for index, key in enumerate(stale_keys)}
+    ordered = sorted(systems, key=lambda s: (s.system_key not in rank, rank.get(s.system_key, 0), s.system_key))
+    return [
+        SystemRow(
+            system=s,
+            stale=s.system_key in rank,
+            age=human_age(s.last_backup_at, now),
+            last=rfc3339(s.last_backup_at) if s.last_backup_at else "",
+        )
+        for s in ordered
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    x: float
+    y: float
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """An SVG line of backup sizes over upload time, in a `width` x `height` viewBox."""
+
+    width: int
+    height: int
+    points: list[Point]
+    top_label: str
+    first_label: str
+    last_label: str
+
+    @property
+    def polyline(self) -> str:
+        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
+
+
+CHART_WIDTH, CHART_HEIGHT, PAD_LEFT, PAD_RIGHT, PAD_Y = 640, 180, 70, 16, 22
+
+
+def size_chart(backups: list[Backup]) -> Chart | None:
+    """None without backups. Time runs left to right, size grows upwards from zero."""
+    if not backups:
+        return None
+    ordered = sorted(backups, key=lambda b: b.uploaded_at)
+    start, end = ordered[0].uploaded_at, ordered[-1].uploaded_at
+    span = (end - start).total_seconds()
+    biggest = max(b.size for b in ordered) or 1
+    plot_w, plot_h = CHART_WIDTH - PAD_LEFT - PAD_RIGHT, CHART_HEIGHT - 2 * PAD_Y
+    points = [
+        Point(
+            x=PAD_LEFT + (plot_w * (b.uploaded_at - start).total_seconds() / span if span else plot_w / 2),
+            y=PAD_Y + plot_h * (1 - b.size / biggest),
+            label=f"{rfc3339(b.uploaded_at)}: {human_size(b.size)}",
+        )
+        for b in ordered
+    ]
+    return Chart(
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        points=points,
+        top_label=human_size(biggest),
+        first_label=start.strftime("%Y-%m-%d %H:%M"),
+        last_label=end.strftime("%Y-%m-%d %H:%M"),
+    )
