@@ -22,3 +22,7 @@ bench *ARGS:
 # A fleet night: N systems uploading at once to the embedded default and to 2 replicas on PostgreSQL + SeaweedFS + Redis (a few minutes; --quick: about one).
 load *ARGS:
     uv run --locked python -m bench.load {{ARGS}}
+
+# Photograph each operator-console page on demo data with headless Chromium (into docs/screenshots).
+screenshots DIR="docs/screenshots":
+    uv run --locked python -m tests.integration.screenshots {{DIR}}
