@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
@@ -135,7 +136,7 @@ async def sign_out(form: NamedDependency[dict[str, str]]) -> Redirect:
 
 def to_sign_in(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
     wanted = request.url.path if request.method == "GET" else CONSOLE_PATH
-    target = SIGN_IN_PATH if wanted == CONSOLE_PATH else f"{SIGN_IN_PATH}?next_path={wanted}"
+    target = SIGN_IN_PATH if wanted == CONSOLE_PATH else f"{SIGN_IN_PATH}?next_path={quote(wanted)}"
     return Redirect(target, status_code=303, headers=NO_STORE)
 
 
