@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -93,3 +94,17 @@ async def test_get_of_a_missing_key_is_object_missing(objects: ObjectStore) -> N
 
 async def test_a_reachable_store_answers_ping(objects: ObjectStore) -> None:
     await objects.ping()
+
+
+async def test_move_renames_and_a_missing_source_is_object_missing(objects: ObjectStore) -> None:
+    await objects.put("org/sys/d.bin", body(b"quarantined"))
+    await objects.move("org/sys/d.bin", "quarantine/org/sys/d.bin")
+    assert [o.key for o in await listed(objects)] == ["quarantine/org/sys/d.bin"]
+    assert await read(objects, "quarantine/org/sys/d.bin") == b"quarantined"
+    with pytest.raises(ObjectMissing):
+        await objects.move("org/sys/d.bin", "quarantine/again.bin")
+
+
+async def test_a_store_after_complete_writes_has_nothing_abandoned(objects: ObjectStore) -> None:
+    await objects.put("org/sys/e.bin", body(b"e"))
+    assert await objects.abandoned(datetime.now(UTC) + timedelta(days=1)) == []
