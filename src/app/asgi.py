@@ -13,7 +13,6 @@ from litestar import Litestar
 
 from adapters.http.api import create_litestar
 from adapters.http.console import ConsoleServices
-from adapters.http.services import ApiServices
 from app.composition import Container, Overrides, build
 from app.settings import Settings
 from domain.errors import DomainError
@@ -52,25 +51,14 @@ def app_for(container: Container) -> Litestar:
                     await reaping
             await container.close()
 
-    services = ApiServices(
-        directory=container.directory,
-        catalog=container.catalog,
-        objects=container.objects,
-        ingest=container.ingest,
-        access=container.access,
-        operator_access=container.operator_access,
-        registry=container.registry,
-        orgs=container.orgs,
-        systems=container.systems,
-        destroy=container.destroy,
-        metrics=container.metrics,
-        metrics_token=container.settings.metrics_token,
-        stale_systems=container.stale_systems,
+    settings = container.settings
+    return create_litestar(
+        container,
+        admin_token=settings.admin_token,
+        metrics_token=settings.metrics_token,
+        lifespan=[lifespan],
+        console=console_for(container, settings.admin_token),
     )
-    token = container.settings.admin_token
-    app = create_litestar(services, admin_token=token, lifespan=[lifespan], console=console_for(container, token))
-    app.state.drain = services.drain
-    return app
 
 
 def console_for(container: Container, token: str | None) -> ConsoleServices | None:

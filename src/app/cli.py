@@ -15,7 +15,7 @@ from adapters.cli.parser import build_parser
 from adapters.cli.render import human
 from adapters.cli.services import CliError, CliServices, Reported, UsageError
 from adapters.shapes import plain
-from app.composition import Container, build
+from app.composition import build
 from app.settings import Settings, SettingsError
 from domain.errors import DomainError
 
@@ -39,22 +39,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def services_of(container: Container) -> CliServices:
-    return CliServices(
-        registry=container.registry,
-        orgs=container.orgs,
-        systems=container.systems,
-        destroy=container.destroy,
-        access=container.operator_access,
-        fsck=container.fsck,
-    )
-
-
 async def _run(settings: Settings, handler: Command, args: argparse.Namespace) -> int:
     container = build(settings)
     try:
         await container.start()
-        outcome = await handler(services_of(container), args)
+        outcome = await handler(container, args)
     finally:
         await container.close()
     failed = isinstance(outcome, Reported) and outcome.failed

@@ -1,20 +1,23 @@
-"""The composition root: builds every adapter from the settings and wires the use cases."""
+"""The composition root: the one place that builds every adapter from the settings and wires the use
+cases onto them. The server (`app.asgi`), the CLI (`app.cli`) and the unit tests (in-memory overrides,
+`tests/unit/fakes.py`) all get their world from `build`.
+
+Adapters are imported where they are built, so a command that needs none of them (`--help`) never pays
+for importing SQLAlchemy, alembic, obstore or the Redis client.
+
+To add a service: give `Container` a field, build it in `build` (from an `Overrides` field when tests
+must replace it), and expose it to an edge through that edge's Protocol (`adapters/http/services.py`,
+`adapters/cli/services.py`).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from sqlalchemy.ext.asyncio import AsyncEngine
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from adapters.http.metrics import Metrics
-from adapters.memory.clock import SystemClock, Uuid7Factory
-from adapters.objectstore.urls import objects_from_url
-from adapters.ratelimit.limits_adapter import LimitsRateLimiter
-from adapters.sql.catalog import SqlBackupCatalog
-from adapters.sql.directory import SqlSystemDirectory
-from adapters.sql.engine import make_engine
-from adapters.sql.maintenance import SqlMaintenanceCatalog
-from adapters.sql.migrate import upgrade
+from adapters.runtime.clock import SystemClock, Uuid7Factory
 from app.settings import Settings
 from domain.destroy import DestroySystem
 from domain.fsck import Fsck
@@ -27,8 +30,11 @@ from domain.registry import Registry
 from domain.restore import BackupAccess
 from domain.systems import SystemAdmin
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
-@dataclass(kw_only=True)
+
+@dataclass(frozen=True, kw_only=True)
 class Overrides:
     """Pieces a test or a demo supplies instead of the ones the settings name."""
 
@@ -43,8 +49,10 @@ class Overrides:
     maintenance: MaintenanceCatalog | None = None
 
 
-@dataclass(kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class Container:
+    """Every service of one process. The edges take what they need through their own Protocols."""
+
     settings: Settings
     directory: SystemDirectory
     catalog: BackupCatalog
@@ -52,51 +60,22 @@ class Container:
     limiter: RateLimiter
     clock: Clock
     ids: IdFactory
-    engine: AsyncEngine | None = None
-    maintenance: MaintenanceCatalog | None = None
+    maintenance: MaintenanceCatalog | None
     """The whole ledger for fsck and the reaper; None when the ledger cannot be seen whole."""
-    ingest: IngestBackup = field(init=False)
-    metrics: Metrics = field(init=False)
+    ingest: IngestBackup
+    metrics: Metrics
     """This service's Prometheus registry (one per container: tests build many in one process)."""
-    registry: Registry = field(init=False)
-    access: BackupAccess = field(init=False)
+    registry: Registry
+    access: BackupAccess
     """Appliances' access to their own backups; BACKUP_APPEND_ONLY refuses their deletes."""
-    operator_access: BackupAccess = field(init=False)
+    operator_access: BackupAccess
     """Operators' access (CLI, admin API): append-only mode binds appliances only."""
-    orgs: OrgAdmin = field(init=False)
-    systems: SystemAdmin = field(init=False)
-    destroy: DestroySystem = field(init=False)
-    fsck: Fsck | None = field(init=False)
-    reaper: Reaper | None = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.ingest = IngestBackup(
-            catalog=self.catalog,
-            objects=self.objects,
-            limiter=self.limiter,
-            clock=self.clock,
-            ids=self.ids,
-            limits=self.settings.limits,
-        )
-        self.registry = Registry(directory=self.directory, ids=self.ids)
-        limiter = self.limiter
-        # The limiter fails open, so no request sees a Redis failure: its own count feeds the metric.
-        self.metrics = Metrics(
-            rate_limit_failures=lambda: limiter.storage_failures if isinstance(limiter, LimitsRateLimiter) else 0
-        )
-        limits = self.settings.limits
-        self.access = BackupAccess(
-            catalog=self.catalog, objects=self.objects, limits=limits, append_only=self.settings.append_only
-        )
-        self.operator_access = BackupAccess(catalog=self.catalog, objects=self.objects, limits=limits)
-        self.orgs = OrgAdmin(directory=self.directory, catalog=self.catalog, default_quota=limits.max_size_per_org)
-        self.systems = SystemAdmin(directory=self.directory, catalog=self.catalog, clock=self.clock, limits=limits)
-        self.destroy = DestroySystem(directory=self.directory, catalog=self.catalog, objects=self.objects)
-        self.fsck = None
-        self.reaper = None
-        if self.maintenance is not None:
-            self.fsck = Fsck(catalog=self.maintenance, objects=self.objects, clock=self.clock)
-            self.reaper = Reaper(catalog=self.maintenance, objects=self.objects, clock=self.clock)
+    orgs: OrgAdmin
+    systems: SystemAdmin
+    destroy: DestroySystem
+    fsck: Fsck | None
+    reaper: Reaper | None
+    engine: AsyncEngine | None = None
 
     async def stale_systems(self) -> int:
         """Systems silent for longer than BACKUP_STALE_AFTER, or never heard from."""
@@ -105,6 +84,8 @@ class Container:
     async def start(self) -> None:
         """Bring the schema up to date (idempotent; serialised across replicas on PostgreSQL)."""
         if self.engine is not None:
+            from adapters.sql.migrate import upgrade
+
             await upgrade(self.engine)
 
     async def close(self) -> None:
@@ -118,23 +99,66 @@ class Container:
 def build(settings: Settings, overrides: Overrides | None = None) -> Container:
     """Raises ValueError with a one-line reason when a URL cannot be served."""
     given = overrides or Overrides()
-    clock = given.clock or SystemClock()
     engine = given.engine
-    if engine is None and (given.directory is None or given.catalog is None):
-        engine = make_engine(settings.database_url)
-    directory = given.directory or SqlSystemDirectory(engine)  # type: ignore[arg-type]
-    catalog = given.catalog or SqlBackupCatalog(engine)  # type: ignore[arg-type]
+    if given.directory is None or given.catalog is None:
+        from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine
+
+        engine = engine or make_engine(settings.database_url)
+        directory = given.directory or SqlSystemDirectory(engine)
+        catalog = given.catalog or SqlBackupCatalog(engine)
+    else:
+        directory, catalog = given.directory, given.catalog
+    maintenance = given.maintenance
+    if maintenance is None and engine is not None:
+        from adapters.sql.maintenance import SqlMaintenanceCatalog
+
+        maintenance = SqlMaintenanceCatalog(engine)
+    objects = given.objects or _object_store(settings)
+    limiter = given.limiter or _rate_limiter(settings)
+    clock = given.clock or SystemClock()
+    ids = given.ids or Uuid7Factory()
+    limits = settings.limits
     return Container(
         settings=settings,
         directory=directory,
         catalog=catalog,
-        objects=given.objects or objects_from_url(settings.storage_url),
-        limiter=given.limiter
-        or LimitsRateLimiter(
-            settings.rate_limit_storage_url, settings.rate_limit_per_minute, settings.rate_limit_per_hour
-        ),
+        objects=objects,
+        limiter=limiter,
         clock=clock,
-        ids=given.ids or Uuid7Factory(),
+        ids=ids,
+        maintenance=maintenance,
         engine=engine,
-        maintenance=given.maintenance or (SqlMaintenanceCatalog(engine) if engine is not None else None),
+        ingest=IngestBackup(catalog=catalog, objects=objects, limiter=limiter, clock=clock, ids=ids, limits=limits),
+        metrics=Metrics(rate_limit_failures=_failures_of(limiter)),
+        registry=Registry(directory=directory, ids=ids),
+        access=BackupAccess(catalog=catalog, objects=objects, limits=limits, append_only=settings.append_only),
+        operator_access=BackupAccess(catalog=catalog, objects=objects, limits=limits),
+        orgs=OrgAdmin(directory=directory, catalog=catalog, default_quota=limits.max_size_per_org),
+        systems=SystemAdmin(directory=directory, catalog=catalog, clock=clock, limits=limits),
+        destroy=DestroySystem(directory=directory, catalog=catalog, objects=objects),
+        fsck=None if maintenance is None else Fsck(catalog=maintenance, objects=objects, clock=clock),
+        reaper=None if maintenance is None else Reaper(catalog=maintenance, objects=objects, clock=clock),
     )
+
+
+def _object_store(settings: Settings) -> ObjectStore:
+    from adapters.objectstore.urls import objects_from_url
+
+    return objects_from_url(settings.storage_url)
+
+
+def _rate_limiter(settings: Settings) -> RateLimiter:
+    from adapters.ratelimit.limits_adapter import LimitsRateLimiter
+
+    return LimitsRateLimiter(
+        settings.rate_limit_storage_url, settings.rate_limit_per_minute, settings.rate_limit_per_hour
+    )
+
+
+def _failures_of(limiter: RateLimiter) -> Callable[[], int]:
+    """The limiter fails open, so no request sees a Redis failure: its own count feeds the metric."""
+    from adapters.ratelimit.limits_adapter import LimitsRateLimiter
+
+    if isinstance(limiter, LimitsRateLimiter):
+        return lambda: limiter.storage_failures
+    return lambda: 0

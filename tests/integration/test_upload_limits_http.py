@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.memory.clock import SystemClock
+from adapters.runtime.clock import SystemClock
 from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine
 from app.composition import Overrides
 from app.settings import Settings

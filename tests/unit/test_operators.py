@@ -21,7 +21,7 @@ def orgs(world: World, default_quota: int = 1000) -> OrgAdmin:
 
 
 def systems(world: World) -> SystemAdmin:
-    return SystemAdmin(directory=world.directory, catalog=world.catalog, clock=world.clock, limits=world.limits)
+    return world.services.systems
 
 
 @pytest.mark.parametrize(
@@ -144,6 +144,6 @@ async def test_destroy_erases_objects_without_rows_under_the_prefix() -> None:
         yield b"stray"
 
     await world.objects.put(f"{who.org_id}/{who.system_key}/stray.bin", once())
-    destroy = DestroySystem(directory=world.directory, catalog=world.catalog, objects=world.objects)
+    destroy = world.services.destroy
     assert (await destroy(who.system_key)).deleted_objects == 2
     assert await world.object_keys() == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
-from adapters.memory.maintenance import InMemoryMaintenanceCatalog
 from domain.errors import StoreUnavailable
 from domain.maintenance import usage_drift
 from domain.model import BackupState
@@ -41,8 +40,7 @@ async def test_a_victim_whose_object_could_not_be_erased_is_finished_by_the_reap
     assert world.catalog.used[who.org_id] == 30  # the victim no longer counts
     assert len(await world.object_keys()) == 4
 
-    maintenance = InMemoryMaintenanceCatalog(world.catalog.tables)
-    reaper = Reaper(catalog=maintenance, objects=flaky, clock=world.clock)  # type: ignore[arg-type]
+    reaper = Reaper(catalog=world.maintenance, objects=flaky, clock=world.clock)  # type: ignore[arg-type]
     assert (await reaper()).deleted == 0  # the store still refuses: the row waits
     flaky.broken = False
     assert (await reaper()).deleted == 1
@@ -60,7 +58,7 @@ async def test_stale_intents_are_reaped_and_young_ones_left_alone() -> None:
     )
     await world.catalog.begin_upload(crashed)
     await world.objects.put(crashed.object_key, chunks(b"partial"))
-    reaper = Reaper(catalog=InMemoryMaintenanceCatalog(world.catalog.tables), objects=world.objects, clock=world.clock)
+    reaper = world.reaper
 
     assert (await reaper()).stale == 0
     world.clock.advance(3601)
@@ -71,9 +69,8 @@ async def test_stale_intents_are_reaped_and_young_ones_left_alone() -> None:
 
 async def test_only_one_reaper_pass_runs_at_a_time() -> None:
     world = World(windows={})
-    maintenance = InMemoryMaintenanceCatalog(world.catalog.tables)
-    reaper = Reaper(catalog=maintenance, objects=world.objects, clock=world.clock)
-    async with maintenance.lease("reaper"):
+    reaper = world.reaper
+    async with world.maintenance.lease("reaper"):
         assert (await reaper()).ran is False
     assert (await reaper()).ran is True
     first, second = await asyncio.gather(reaper(), reaper())

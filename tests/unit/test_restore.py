@@ -14,8 +14,8 @@ from domain.restore import BackupAccess, Download, verified
 from tests.unit.fakes import World, pgp, upload
 
 
-def access(world: World, append_only: bool = False) -> BackupAccess:
-    return BackupAccess(catalog=world.catalog, objects=world.objects, limits=world.limits, append_only=append_only)
+def access(world: World) -> BackupAccess:
+    return world.services.access
 
 
 async def read(download: Download) -> bytes:
@@ -85,12 +85,12 @@ async def test_delete_frees_the_usage_and_erases_object_and_row() -> None:
 
 
 async def test_append_only_refuses_deletes_but_keeps_reads() -> None:
-    world = World()
+    world = World(append_only=True)
     who = await world.system()
     backup = await world.ingest(who, upload(pgp(100)))
     with pytest.raises(Forbidden):
-        await access(world, append_only=True).delete(who, backup.id)
-    assert len((await access(world, append_only=True).listing(who)).backups) == 1
+        await access(world).delete(who, backup.id)
+    assert len((await access(world).listing(who)).backups) == 1
 
 
 async def test_a_vanished_object_is_not_found() -> None:

@@ -68,12 +68,12 @@ async def system_destroy(services: CliServices, args: argparse.Namespace) -> Any
 
 async def backup_list(services: CliServices, args: argparse.Namespace) -> Any:
     who = await services.systems.identity(args.key)
-    return (await services.access.listing(who)).backups
+    return (await services.operator_access.listing(who)).backups
 
 
 async def backup_delete(services: CliServices, args: argparse.Namespace) -> Any:
     who = await services.systems.identity(args.key)
-    deleted = await services.access.delete(who, args.id)
+    deleted = await services.operator_access.delete(who, args.id)
     return {"id": deleted.id}
 
 
@@ -81,7 +81,7 @@ async def backup_get(services: CliServices, args: argparse.Namespace) -> Any:
     """Stream into a temporary file beside the target, renamed into place only once the sha256
     matches: a mismatch or a failure leaves no file behind."""
     who = await services.systems.identity(args.key)
-    download = await services.access.fetch(who, args.id)
+    download = await services.operator_access.fetch(who, args.id)
     backup = download.backup
     target = Path(args.output) if args.output else Path.cwd() / download_name(backup.filename, backup.envelope)
     part = PartFile(target)

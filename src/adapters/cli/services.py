@@ -1,9 +1,9 @@
-"""What the CLI adapter needs from the composition root."""
+"""What the CLI adapter needs from the composition root, and how a command reports its outcome."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from domain.destroy import DestroySystem
 from domain.fsck import Fsck
@@ -13,15 +13,30 @@ from domain.restore import BackupAccess
 from domain.systems import SystemAdmin
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CliServices:
-    registry: Registry
-    orgs: OrgAdmin
-    systems: SystemAdmin
-    destroy: DestroySystem
-    access: BackupAccess
-    """The operator's access to backups: append-only mode binds appliances, not operators."""
-    fsck: Fsck | None = None
+class CliServices(Protocol):
+    """The use cases the commands call; the composition root's container satisfies it structurally."""
+
+    @property
+    def registry(self) -> Registry: ...
+
+    @property
+    def orgs(self) -> OrgAdmin: ...
+
+    @property
+    def systems(self) -> SystemAdmin: ...
+
+    @property
+    def destroy(self) -> DestroySystem: ...
+
+    @property
+    def operator_access(self) -> BackupAccess:
+        """The operator's access to backups: append-only mode binds appliances, not operators."""
+        ...
+
+    @property
+    def fsck(self) -> Fsck | None:
+        """None when the ledger cannot be seen whole."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.connection import ASGIConnection
-from litestar.di import NamedDependency
 from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, JSONBody
@@ -19,9 +18,14 @@ from litestar.response import Stream
 
 from adapters.http.download import download
 from adapters.http.dto import Envelope
-from adapters.http.services import ApiServices
+from adapters.http.services import Service
 from adapters.shapes import plain
+from domain.destroy import DestroySystem
 from domain.errors import InvalidInput
+from domain.organizations import OrgAdmin
+from domain.registry import Registry
+from domain.restore import BackupAccess
+from domain.systems import SystemAdmin
 
 ADMIN_PATH = "/api/admin"
 BEARER_CHALLENGE = 'Bearer realm="backup-collect admin"'
@@ -84,81 +88,81 @@ def ok(data: Any, message: str = "ok", status: int = 200) -> Response[Envelope]:
 
 
 @post("/orgs", status_code=201)
-async def create_org(data: JSONBody[OrgIn], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+async def create_org(data: JSONBody[OrgIn], registry: Service[Registry]) -> Response[Envelope]:
     """Create an organization: `{"id", "name", "quota_bytes"}`."""
-    return ok(await services.registry.create_org(data.name, data.quota_bytes), "organization created", 201)
+    return ok(await registry.create_org(data.name, data.quota_bytes), "organization created", 201)
 
 
 @get("/orgs")
-async def list_orgs(services: NamedDependency[ApiServices]) -> Response[Envelope]:
+async def list_orgs(orgs: Service[OrgAdmin]) -> Response[Envelope]:
     """Every organization with its usage and number of systems."""
-    return ok(await services.orgs.list_orgs())
+    return ok(await orgs.list_orgs())
 
 
 @get("/orgs/{org_id:str}")
-async def show_org(org_id: FromPath[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+async def show_org(org_id: FromPath[str], orgs: Service[OrgAdmin]) -> Response[Envelope]:
     """One organization with the quota that applies to it."""
-    return ok(await services.orgs.show(org_id))
+    return ok(await orgs.show(org_id))
 
 
 @patch("/orgs/{org_id:str}")
-async def set_org_quota(
-    org_id: FromPath[str], data: JSONBody[QuotaIn], services: NamedDependency[ApiServices]
-) -> Response[Envelope]:
+async def set_org_quota(org_id: FromPath[str], data: JSONBody[QuotaIn], orgs: Service[OrgAdmin]) -> Response[Envelope]:
     """Set the organization's own quota (`0` none, `null` the default)."""
-    return ok(await services.orgs.set_quota(org_id, data.quota_bytes), "quota set")
+    return ok(await orgs.set_quota(org_id, data.quota_bytes), "quota set")
 
 
 @post("/orgs/{org_id:str}/systems", status_code=201)
 async def create_system(
-    org_id: FromPath[str], request: Request[Any, Any, Any], services: NamedDependency[ApiServices]
+    org_id: FromPath[str], request: Request[Any, Any, Any], registry: Service[Registry]
 ) -> Response[Envelope]:
     """Create a system; its secret is in this answer and nowhere else, ever. The body may be omitted."""
     data = decode_optional(await request.body(), SystemIn)
-    return ok(await services.registry.create_system(org_id, data.system_key), "system created", 201)
+    return ok(await registry.create_system(org_id, data.system_key), "system created", 201)
 
 
 @get("/systems")
-async def list_systems(services: NamedDependency[ApiServices], org: FromQuery[str | None] = None) -> Response[Envelope]:
+async def list_systems(systems: Service[SystemAdmin], org: FromQuery[str | None] = None) -> Response[Envelope]:
     """Every system, or those of organization `org`."""
-    return ok(await services.systems.list_systems(org or None))
+    return ok(await systems.list_systems(org or None))
 
 
 @get("/systems/{system_key:str}")
-async def show_system(system_key: FromPath[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+async def show_system(system_key: FromPath[str], systems: Service[SystemAdmin]) -> Response[Envelope]:
     """One system with its caps."""
-    return ok(await services.systems.show(system_key))
+    return ok(await systems.show(system_key))
 
 
 @post("/systems/{system_key:str}/rotate-secret", status_code=200)
-async def rotate_secret(system_key: FromPath[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+async def rotate_secret(system_key: FromPath[str], registry: Service[Registry]) -> Response[Envelope]:
     """A new secret, shown once; the old one fails from now on."""
-    return ok(await services.registry.rotate_secret(system_key), "secret rotated")
+    return ok(await registry.rotate_secret(system_key), "secret rotated")
 
 
 @post("/systems/{system_key:str}/suspend", status_code=200)
-async def suspend_system(system_key: FromPath[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+async def suspend_system(system_key: FromPath[str], registry: Service[Registry]) -> Response[Envelope]:
     """A suspended system gets 401."""
-    return ok(await services.registry.set_suspended(system_key, True), "system suspended")
+    return ok(await registry.set_suspended(system_key, True), "system suspended")
 
 
 @post("/systems/{system_key:str}/resume", status_code=200)
-async def resume_system(system_key: FromPath[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+async def resume_system(system_key: FromPath[str], registry: Service[Registry]) -> Response[Envelope]:
     """Let a suspended system authenticate again."""
-    return ok(await services.registry.set_suspended(system_key, False), "system resumed")
+    return ok(await registry.set_suspended(system_key, False), "system resumed")
 
 
 @delete("/systems/{system_key:str}", status_code=200)
-async def destroy_system(system_key: FromPath[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+async def destroy_system(system_key: FromPath[str], destroy: Service[DestroySystem]) -> Response[Envelope]:
     """Erase every object of the system, then its rows; the DELETE is the confirmation."""
-    return ok(await services.destroy(system_key), "system destroyed")
+    return ok(await destroy(system_key), "system destroyed")
 
 
 @get("/systems/{system_key:str}/backups")
-async def list_system_backups(system_key: FromPath[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+async def list_system_backups(
+    system_key: FromPath[str], systems: Service[SystemAdmin], operator_access: Service[BackupAccess]
+) -> Response[Envelope]:
     """The system's backups, newest first."""
-    who = await services.systems.identity(system_key)
-    return ok((await services.operator_access.listing(who)).backups)
+    who = await systems.identity(system_key)
+    return ok((await operator_access.listing(who)).backups)
 
 
 @get("/systems/{system_key:str}/backups/{backup_id:str}")
@@ -166,27 +170,31 @@ async def download_system_backup(
     system_key: FromPath[str],
     backup_id: FromPath[str],
     request: Request[Any, Any, Any],
-    services: NamedDependency[ApiServices],
+    systems: Service[SystemAdmin],
+    operator_access: Service[BackupAccess],
 ) -> Stream:
     """Download one backup, exactly as the appliance route does (ranges included)."""
-    who = await services.systems.identity(system_key)
-    return await download(services.operator_access, who, backup_id, request)
+    who = await systems.identity(system_key)
+    return await download(operator_access, who, backup_id, request)
 
 
 @delete("/systems/{system_key:str}/backups/{backup_id:str}", status_code=200)
 async def delete_system_backup(
-    system_key: FromPath[str], backup_id: FromPath[str], services: NamedDependency[ApiServices]
+    system_key: FromPath[str],
+    backup_id: FromPath[str],
+    systems: Service[SystemAdmin],
+    operator_access: Service[BackupAccess],
 ) -> Response[Envelope]:
     """Delete one backup (append-only mode binds appliances, not operators)."""
-    who = await services.systems.identity(system_key)
-    deleted = await services.operator_access.delete(who, backup_id)
+    who = await systems.identity(system_key)
+    deleted = await operator_access.delete(who, backup_id)
     return ok({"id": deleted.id}, "backup deleted")
 
 
 @get("/stale")
-async def stale_systems(older_than: FromQuery[str], services: NamedDependency[ApiServices]) -> Response[Envelope]:
+async def stale_systems(older_than: FromQuery[str], systems: Service[SystemAdmin]) -> Response[Envelope]:
     """Systems whose newest backup is older than `older_than` (`90m`, `36h`, `2d`), or that never uploaded."""
-    return ok(await services.systems.stale(older_than))
+    return ok(await systems.stale(older_than))
 
 
 def admin_router(token: str | None) -> Router:

@@ -14,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from adapters.http.admin import admin_router
 from adapters.http.backups import BACKUPS_PATH, upload_backup
 from adapters.http.console import ConsoleServices, console_router, console_templates
+from adapters.http.drain import Drain
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.health import health, ready
 from adapters.http.observe import Observe
@@ -25,14 +26,29 @@ from adapters.http.services import ApiServices
 def create_litestar(
     services: ApiServices,
     admin_token: str | None = None,
+    metrics_token: str | None = None,
     lifespan: Sequence[Callable[[Litestar], AbstractAsyncContextManager[Any]]] = (),
     console: ConsoleServices | None = None,
 ) -> Litestar:
-    """`console`: the operator console's services, None to leave /console out (404)."""
-
-    def provide_services() -> ApiServices:
-        return services
-
+    """The application; `app.state.drain` is the upload drain the server closes on SIGTERM.
+    `console`: the operator console's services, None to leave /console out (404)."""
+    drain = Drain()
+    provided: dict[str, object] = {
+        "directory": services.directory,
+        "catalog": services.catalog,
+        "objects": services.objects,
+        "ingest": services.ingest,
+        "access": services.access,
+        "operator_access": services.operator_access,
+        "registry": services.registry,
+        "orgs": services.orgs,
+        "systems": services.systems,
+        "destroy": services.destroy,
+        "metrics": services.metrics,
+        "stale_systems": services.stale_systems,
+        "metrics_token": metrics_token,
+        "drain": drain,
+    }
     app = Litestar(
         route_handlers=[
             upload_backup,
@@ -46,7 +62,7 @@ def create_litestar(
             *([console_router(console)] if console is not None else []),
         ],
         template_config=console_templates(),
-        dependencies={"services": Provide(provide_services, sync_to_thread=False, use_cache=True)},
+        dependencies={name: _constant(value) for name, value in provided.items()},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=list(lifespan),
         openapi_config=OpenAPIConfig(
@@ -60,9 +76,18 @@ def create_litestar(
                 }
             ),
         ),
-        signature_namespace={"ApiServices": ApiServices},
     )
     # Around the router and its exception handling, so every request is seen, unknown routes included.
     app.asgi_handler = Observe(app.asgi_handler, services.metrics, BACKUPS_PATH)
-    services.metrics.track_inflight(lambda: services.drain.inflight)
+    services.metrics.track_inflight(lambda: drain.inflight)
+    app.state.drain = drain
     return app
+
+
+def _constant(value: object) -> Provide:
+    """A dependency that is always `value` (built once, by the composition root)."""
+
+    def provide() -> object:
+        return value
+
+    return Provide(provide, sync_to_thread=False, use_cache=True)

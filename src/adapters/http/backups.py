@@ -6,15 +6,17 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request, Response, post
-from litestar.di import NamedDependency
 from litestar.exceptions import InternalServerException
 
 from adapters.http.auth import authenticate
+from adapters.http.drain import Drain
 from adapters.http.dto import BackupOut, Envelope
 from adapters.http.observe import exchange
-from adapters.http.services import ApiServices
+from adapters.http.services import Service
 from domain.errors import ClientGone
+from domain.ingest import IngestBackup
 from domain.model import Upload
+from domain.ports import SystemDirectory
 
 BACKUPS_PATH = "/api/systems/backups"
 
@@ -42,10 +44,12 @@ def _utf8(header: str | None) -> str | None:
 @post(BACKUPS_PATH, status_code=201, request_max_body_size=None)
 async def upload_backup(
     request: Request[Any, Any, Any],
-    services: NamedDependency[ApiServices],
+    directory: Service[SystemDirectory],
+    drain: Service[Drain],
+    ingest: Service[IngestBackup],
 ) -> Response[Envelope]:
     """Upload a GPG-encrypted configuration backup (the seed endpoint); the body is streamed."""
-    identity = await authenticate(services.directory, request.headers.get("authorization"))
+    identity = await authenticate(directory, request.headers.get("authorization"))
     seen = exchange(request)
     seen.system_key = identity.system_key
     upload = Upload(
@@ -53,8 +57,8 @@ async def upload_backup(
         declared_size=request.content_length,
         body=_body(request),
     )
-    async with services.drain.admit():
-        backup = await services.ingest(identity, upload)
+    async with drain.admit():
+        backup = await ingest(identity, upload)
     seen.backup_id, seen.size = backup.id, backup.size
     return Response(
         Envelope(code=201, message="backup stored", data=BackupOut.of(backup)),

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from litestar import Response, get
-from litestar.di import NamedDependency
 
+from adapters.http.drain import Drain
 from adapters.http.dto import Envelope
 from adapters.http.errors import UNAVAILABLE_RETRY_AFTER
-from adapters.http.services import ApiServices
+from adapters.http.services import Service
 from domain.errors import DomainError
+from domain.ports import BackupCatalog, ObjectStore
 
 
 @get("/api/health")
@@ -18,9 +19,11 @@ async def health() -> Envelope:
 
 
 @get("/api/ready")
-async def ready(services: NamedDependency[ApiServices]) -> Response[Envelope]:
+async def ready(
+    catalog: Service[BackupCatalog], objects: Service[ObjectStore], drain: Service[Drain]
+) -> Response[Envelope]:
     """200 when the database and the object store answer, else 503 naming which failed."""
-    checks = {"database": services.catalog.ping, "object_store": services.objects.ping}
+    checks = {"database": catalog.ping, "object_store": objects.ping}
     data: dict[str, str] = {}
     for name, ping in checks.items():
         try:
@@ -29,9 +32,9 @@ async def ready(services: NamedDependency[ApiServices]) -> Response[Envelope]:
             data[name] = "error"
         else:
             data[name] = "ok"
-    if services.drain.accepting and all(state == "ok" for state in data.values()):
+    if drain.accepting and all(state == "ok" for state in data.values()):
         return Response(Envelope(code=200, message="ready", data=data))
-    message = "not ready" if services.drain.accepting else "shutting down"
+    message = "not ready" if drain.accepting else "shutting down"
     return Response(
         Envelope(code=503, message=message, data=data),
         status_code=503,

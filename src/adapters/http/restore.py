@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, delete, get
-from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Stream
 
@@ -13,32 +12,42 @@ from adapters.http.auth import authenticate
 from adapters.http.backups import BACKUPS_PATH
 from adapters.http.download import download
 from adapters.http.dto import Envelope
-from adapters.http.services import ApiServices
+from adapters.http.services import Service
 from adapters.shapes import plain
+from domain.ports import SystemDirectory
+from domain.restore import BackupAccess
 
 
 @get(BACKUPS_PATH)
-async def list_backups(request: Request[Any, Any, Any], services: NamedDependency[ApiServices]) -> Envelope:
+async def list_backups(
+    request: Request[Any, Any, Any], directory: Service[SystemDirectory], access: Service[BackupAccess]
+) -> Envelope:
     """The caller's stored backups, newest first, with its usage against its caps."""
-    identity = await authenticate(services.directory, request.headers.get("authorization"))
-    listing = await services.access.listing(identity)
+    identity = await authenticate(directory, request.headers.get("authorization"))
+    listing = await access.listing(identity)
     return Envelope(code=200, message="ok", data=plain(listing))
 
 
 @get(f"{BACKUPS_PATH}/{{backup_id:str}}")
 async def download_backup(
-    backup_id: FromPath[str], request: Request[Any, Any, Any], services: NamedDependency[ApiServices]
+    backup_id: FromPath[str],
+    request: Request[Any, Any, Any],
+    directory: Service[SystemDirectory],
+    access: Service[BackupAccess],
 ) -> Stream:
     """Stream one of the caller's backups; `Range` gives a 206 so a large restore can resume."""
-    identity = await authenticate(services.directory, request.headers.get("authorization"))
-    return await download(services.access, identity, backup_id, request)
+    identity = await authenticate(directory, request.headers.get("authorization"))
+    return await download(access, identity, backup_id, request)
 
 
 @delete(f"{BACKUPS_PATH}/{{backup_id:str}}", status_code=200)
 async def delete_backup(
-    backup_id: FromPath[str], request: Request[Any, Any, Any], services: NamedDependency[ApiServices]
+    backup_id: FromPath[str],
+    request: Request[Any, Any, Any],
+    directory: Service[SystemDirectory],
+    access: Service[BackupAccess],
 ) -> Envelope:
     """Delete one of the caller's backups; its bytes stop counting at once (403 in append-only mode)."""
-    identity = await authenticate(services.directory, request.headers.get("authorization"))
-    deleted = await services.access.delete(identity, backup_id)
+    identity = await authenticate(directory, request.headers.get("authorization"))
+    deleted = await access.delete(identity, backup_id)
     return Envelope(code=200, message="backup deleted", data={"id": deleted.id})

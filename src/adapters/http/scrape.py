@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request, Response, get
-from litestar.di import NamedDependency
 
 from adapters.http.errors import envelope
 from adapters.http.metrics import MEDIA_TYPE
-from adapters.http.services import ApiServices
+from adapters.http.metrics import Metrics as Registry
+from adapters.http.services import Service
 from domain.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -25,15 +26,20 @@ def bearer_matches(header: str | None, token: str) -> bool:
 
 
 @get("/metrics", include_in_schema=False)
-async def metrics(request: Request[Any, Any, Any], services: NamedDependency[ApiServices]) -> Response[Any]:
+async def metrics(
+    request: Request[Any, Any, Any],
+    metrics: Service[Registry],
+    metrics_token: Service[str | None],
+    stale_systems: Service[Callable[[], Awaitable[int]]],
+) -> Response[Any]:
     """Every metric of this process; the stale-systems gauge is counted afresh by one query per scrape."""
-    token = services.metrics_token
+    token = metrics_token
     if token is not None and not bearer_matches(request.headers.get("authorization"), token):
         return envelope(401, "invalid metrics token", {}, {"WWW-Authenticate": METRICS_CHALLENGE})
     try:
-        services.metrics.set_stale_systems(await services.stale_systems())
+        metrics.set_stale_systems(await stale_systems())
     except Unavailable as exc:
         # The other metrics still tell the story (the database errors among them); the gauge keeps its last count.
         log.warning("stale systems not counted: %s", exc)
-        services.metrics.dependency_error("database")
-    return Response(services.metrics.render(), media_type=MEDIA_TYPE)
+        metrics.dependency_error("database")
+    return Response(metrics.render(), media_type=MEDIA_TYPE)

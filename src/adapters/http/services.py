@@ -1,11 +1,19 @@
-"""What the HTTP adapter needs from the composition root."""
+"""What the HTTP adapter needs from the composition root.
+
+The composition root's container satisfies `ApiServices` structurally. `create_litestar` offers each
+member as a Litestar dependency of the same name, so a handler declares only the few it uses (for example
+`ingest: Service[IngestBackup]`), never the whole set. To offer a new service: add it here, to
+`provided` in `create_litestar`, and to the container.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from typing import Protocol, TypeAlias, TypeVar
 
-from adapters.http.drain import Drain
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
+
 from adapters.http.metrics import Metrics
 from domain.destroy import DestroySystem
 from domain.ingest import IngestBackup
@@ -15,27 +23,53 @@ from domain.registry import Registry
 from domain.restore import BackupAccess
 from domain.systems import SystemAdmin
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ApiServices:
-    directory: SystemDirectory
-    catalog: BackupCatalog
-    objects: ObjectStore
-    ingest: IngestBackup
-    access: BackupAccess
-    """An appliance's access to its own backups (append-only mode applies)."""
-    operator_access: BackupAccess
-    """An operator's access to any system's backups (append-only mode binds appliances only)."""
-    registry: Registry
-    orgs: OrgAdmin
-    systems: SystemAdmin
-    destroy: DestroySystem
-    drain: Drain = field(default_factory=Drain)
-    metrics: Metrics = field(default_factory=Metrics)
-    metrics_token: str | None = None
-    """Bearer token of `/metrics`; None leaves it open."""
-    stale_systems: Callable[[], Awaitable[int]] = field(default=lambda: _none())
+T = TypeVar("T")
+Service: TypeAlias = NamedDependency[SkipValidation[T]]
+"""A handler parameter naming one service, e.g. `ingest: Service[IngestBackup]`. Not validated per
+request: the value is the composition root's own, and ports are Protocols, which isinstance cannot check."""
 
 
-async def _none() -> int:
-    return 0
+class ApiServices(Protocol):
+    @property
+    def directory(self) -> SystemDirectory: ...
+
+    @property
+    def catalog(self) -> BackupCatalog: ...
+
+    @property
+    def objects(self) -> ObjectStore: ...
+
+    @property
+    def ingest(self) -> IngestBackup: ...
+
+    @property
+    def access(self) -> BackupAccess:
+        """An appliance's access to its own backups (append-only mode applies)."""
+        ...
+
+    @property
+    def operator_access(self) -> BackupAccess:
+        """An operator's access to any system's backups (append-only mode binds appliances only)."""
+        ...
+
+    @property
+    def registry(self) -> Registry: ...
+
+    @property
+    def orgs(self) -> OrgAdmin: ...
+
+    @property
+    def systems(self) -> SystemAdmin: ...
+
+    @property
+    def destroy(self) -> DestroySystem: ...
+
+    @property
+    def metrics(self) -> Metrics:
+        """This service's Prometheus registry."""
+        ...
+
+    @property
+    def stale_systems(self) -> Callable[[], Awaitable[int]]:
+        """Counts the systems silent for longer than BACKUP_STALE_AFTER, or never heard from."""
+        ...
