@@ -9,6 +9,7 @@ from types import FrameType
 import uvicorn
 
 from adapters.http.drain import Drain
+from app import logs
 from app.asgi import create_app
 from app.settings import Settings
 
@@ -61,9 +62,18 @@ class DrainingServer(uvicorn.Server):
 def serve(settings: Settings, host: str, port: int) -> int:
     if settings.is_embedded:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logs.configure(settings.log_format)
     app = create_app(settings)
+    # uvicorn logs through the root handler (log_config=None); the HTTP edge writes the access lines.
     config = uvicorn.Config(
-        app, host=host, port=port, log_level="info", proxy_headers=False, timeout_graceful_shutdown=5
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=5,
     )
     DrainingServer(config, app.state.drain).run()
     return 0

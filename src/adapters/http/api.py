@@ -65,6 +65,8 @@ def create_litestar(
         dependencies={name: _constant(value) for name, value in provided.items()},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=list(lifespan),
+        # Logging is the process's business (app.logs), not the framework's: no handlers of its own.
+        logging_config=None,
         openapi_config=OpenAPIConfig(
             title="backup-collect",
             version="0.1.0",

@@ -1,0 +1,89 @@
+"""Logging of `serve`: every line through the standard `logging` module, on stderr, `text` or `json`.
+
+uvicorn's loggers propagate to the root handler configured here (its own access log is off: the HTTP
+edge writes one line per request with more fields). A line written while a request is served carries its
+`request_id`. Fields come from a record's `fields` mapping (`extra={"fields": {...}}`); nothing else of a
+request (no header, no body) is ever handed to a formatter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import logging.config
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.http.observe import request_id_var
+
+_BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:+,[]")
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    fields = dict(getattr(record, "fields", None) or {})
+    current = request_id_var.get()
+    if current is not None:
+        fields.setdefault("request_id", current)
+    return fields
+
+
+def _time(record: logging.LogRecord) -> str:
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TextFormatter(logging.Formatter):
+    """`2026-04-12T02:15:00.123Z INFO logger: message key=value …`; values with spaces are JSON-quoted."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = f"{_time(record)} {record.levelname} {record.name}: {record.getMessage()}"
+        for key, value in _fields(record).items():
+            line += f" {key}={_text(value)}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(str(v) for v in value) + "]"
+    text = str(value)
+    return text if text and set(text) <= _BARE else json.dumps(text)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: `time`, `level`, `logger`, `message`, the fields, `exception` if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": _time(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        line |= _fields(record)
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+FORMATTERS: dict[str, type[logging.Formatter]] = {"text": TextFormatter, "json": JsonFormatter}
+
+
+def configure(log_format: str, level: int = logging.INFO) -> None:
+    """One stderr handler on the root logger, in `log_format`; every logger propagates to it."""
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "formatters": {"main": {"()": FORMATTERS[log_format]}},
+            "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "main", "stream": sys.stderr}},
+            "root": {"handlers": ["stderr"], "level": level},
+            "loggers": {
+                name: {"handlers": [], "propagate": True}
+                for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+            },
+        }
+    )

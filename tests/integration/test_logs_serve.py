@@ -1,0 +1,204 @@
+"""The logs of a real `backup-collect serve`: one line per request with SPEC's fields, JSON or text, request
+ids in and out, and never a secret, an `Authorization` value or a token, on success or on any error path."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.integration.live import Tenant, provision, raw_request, serving, settings_for, wait_until
+from tests.unit.fakes import pgp
+
+URL = "/api/systems/backups"
+ADMIN_TOKEN = "admin-token-b1e5d0c7f3a9"
+METRICS_TOKEN = "metrics-token-6c2f8e4a0d17"
+
+
+def env_for(data: Path, log_format: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "BACKUP_DATA_DIR": str(data),
+        "BACKUP_LOG_FORMAT": log_format,
+        "BACKUP_ADMIN_TOKEN": ADMIN_TOKEN,
+        "BACKUP_METRICS_TOKEN": METRICS_TOKEN,
+        "BACKUP_RATE_LIMIT_PER_MINUTE": "4",
+        "BACKUP_MAX_PER_SYSTEM": "1",
+        "BACKUP_MAX_UPLOAD_SIZE": "100000",
+        **extra,
+    }
+
+
+def exercise(url: str, tenant: Tenant) -> list[httpx.Response]:
+    """Every kind of answer an appliance, an operator or a scraper can get, each carrying credentials."""
+    good = httpx.BasicAuth(*tenant.auth)
+    wrong = httpx.BasicAuth(tenant.key, tenant.secret[::-1])
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=url, timeout=30) as http:
+        answers = [
+            http.post(URL, content=pgp(5000), auth=good, headers={"X-Filename": "a.tar.gz", "X-Request-ID": "up-1"}),
+            http.post(URL, content=pgp(6000), auth=good, headers={"X-Filename": "b.tar.gz"}),
+            http.post(URL, content=pgp(100), auth=wrong),
+            http.post(URL, content=pgp(200_000), auth=good),
+            http.post(URL, content=b"not an OpenPGP message", auth=good),
+            http.post(URL, content=b"", auth=good),
+            http.post(URL, content=pgp(100), auth=good),
+            http.post(URL, content=pgp(100), auth=good),
+            http.post(URL, content=pgp(100), headers={b"Authorization": b"Basic " + "é".encode() * 3}),
+        ]
+        listing = http.get(URL, auth=good)
+        answers.append(listing)
+        (kept,) = listing.json()["data"]["backups"]
+        answers += [
+            http.get(f"{URL}/{kept['id']}", auth=good),
+            http.get(f"{URL}/{kept['id']}", auth=good, headers={"Range": "bytes=0-9"}),
+            http.get(f"{URL}/{kept['id']}", auth=good, headers={"Range": "bytes=999999-"}),
+            http.get(f"{URL}/0190a0a0-0000-7000-8000-000000000000.bin", auth=good),
+            http.get(f"{URL}/not-an-id", auth=good),
+            http.get(URL, auth=wrong),
+            http.get("/api/admin/orgs", headers=admin),
+            http.get("/api/admin/orgs", headers={"Authorization": f"Bearer {ADMIN_TOKEN}x"}),
+            http.get(f"/api/admin/systems/{tenant.key}", headers=admin),
+            http.post("/api/admin/orgs", headers=admin, content=b'{"name": ' * 50),
+            http.post(f"/api/admin/systems/{tenant.key}/rotate-secret", headers=admin),
+            http.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}),
+            http.get("/metrics", headers={"Authorization": "Bearer nope"}),
+            http.get("/no/such/route", headers={"X-Request-ID": "bad id with spaces"}),
+            http.delete(f"{URL}/{kept['id']}", auth=good),
+            http.get("/api/health"),
+            http.get("/api/ready"),
+        ]
+    return answers
+
+
+def secrets_of(tenant: Tenant, answers: list[httpx.Response]) -> list[str]:
+    rotated = [a.json()["data"]["system_secret"] for a in answers if a.url.path.endswith("/rotate-secret")]
+    basic = base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
+    return [tenant.secret, tenant.secret[::-1], basic, ADMIN_TOKEN, METRICS_TOKEN, "Authorization", *rotated]
+
+
+def access_lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [line for line in lines if line["logger"] == "backup_collect.access"]
+
+
+def test_json_logs_one_line_per_request_with_the_fields_and_no_secret(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    tenant = provision(settings_for(data))[0]
+    log = tmp_path / "serve.log"
+    with serving(env_for(data, "json"), log) as served:
+        # A body cut off mid-stream is logged too, once the server gave up on it.
+        basic = httpx.BasicAuth(*tenant.auth)._auth_header
+        head = f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: {basic}\r\nContent-Length: 90000\r\n\r\n"
+        raw_request(served.url, head.encode(), [pgp(1000)], close_early=True)
+        wait_until(lambda: '"outcome": "aborted"' in log.read_text())
+        answers = exercise(served.url, tenant)
+    text = log.read_text()
+    lines = [json.loads(line) for line in text.splitlines()]  # every stderr line is one JSON object
+    statuses = {a.status_code for a in answers}
+    assert {201, 400, 401, 404, 413, 429, 200, 206, 416} <= statuses
+    for secret in secrets_of(tenant, answers):
+        assert secret not in text
+
+    requests = access_lines(lines)
+    # Besides `answers`: `serving`'s readiness probes, and the cut-off upload.
+    assert len([r for r in requests if r["path"] != "/api/ready"]) == len(answers) - 1 + 1
+    assert not [line for line in lines if line["logger"] == "uvicorn.access"]
+    for line in requests:
+        assert {"request_id", "method", "path", "status", "duration_ms"} <= line.keys()
+    for answer in answers:
+        assert answer.headers["X-Request-ID"]
+        (logged,) = [r for r in requests if r["request_id"] == answer.headers["X-Request-ID"]]
+        assert (logged["method"], logged["path"], logged["status"]) == (
+            answer.request.method,
+            answer.request.url.path,
+            answer.status_code,
+        )
+
+    first = next(r for r in requests if r["request_id"] == "up-1")
+    assert first["system_key"] == tenant.key
+    assert first["outcome"] == "stored"
+    assert first["size"] == 5000
+    assert first["backup_id"] == answers[0].json()["data"]["id"]
+    assert first["pruned"] == []
+    uploads = [r for r in requests if r["method"] == "POST" and r["path"] == URL]
+    assert {u["outcome"] for u in uploads} == {
+        "stored",
+        "unauthorized",
+        "too_large",
+        "invalid",
+        "rate_limited",
+        "aborted",
+    }
+    assert all({"system_key", "backup_id", "size", "outcome", "pruned"} <= u.keys() for u in uploads)
+
+    replaced = answers[-4].headers["X-Request-ID"]
+    assert replaced != "bad id with spaces"
+    assert 1 <= len(replaced) <= 128
+
+
+def test_text_logs_carry_the_same_fields(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    tenant = provision(settings_for(data))[0]
+    log = tmp_path / "serve.log"
+    with serving(env_for(data, "text"), log) as served:
+        answer = httpx.post(
+            served.url + URL, content=pgp(5000), auth=tenant.auth, headers={"X-Request-ID": "text-1"}, timeout=30
+        )
+        refused = httpx.post(served.url + URL, content=pgp(100), auth=(tenant.key, "wrong"), timeout=30)
+    text = log.read_text()
+    assert answer.status_code == 201
+    assert refused.status_code == 401
+    (line,) = [line for line in text.splitlines() if "request_id=text-1" in line]
+    for field in [
+        "method=POST",
+        f"path={URL}",
+        "status=201",
+        "duration_ms=",
+        f"system_key={tenant.key}",
+        f"backup_id={answer.json()['data']['id']}",
+        "size=5000",
+        "outcome=stored",
+        "pruned=[]",
+    ]:
+        assert field in line
+    assert "outcome=unauthorized" in text
+    assert tenant.secret not in text
+    assert "wrong" not in text
+    # uvicorn's own lines (startup) come through the same formatter; its access log is off.
+    assert any(" INFO uvicorn.error: " in line for line in text.splitlines())
+    assert '"POST /api/systems/backups HTTP/1.1" 201' not in text
+
+
+def test_an_unavailable_store_is_logged_without_secrets(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    tenant = provision(settings_for(data))[0]
+    log = tmp_path / "serve.log"
+    with serving(env_for(data, "json"), log) as served:
+        # The store's directory turns into a plain file: every write fails.
+        shutil.rmtree(data / "objects")
+        (data / "objects").write_text("")
+        answer = httpx.post(served.url + URL, content=pgp(1000), auth=tenant.auth, timeout=60)
+    assert answer.status_code == 503
+    text = log.read_text()
+    lines = [json.loads(line) for line in text.splitlines()]
+    (upload,) = [r for r in access_lines(lines) if r["path"] == URL]
+    assert upload["outcome"] == "unavailable"
+    for secret in [tenant.secret, ADMIN_TOKEN, METRICS_TOKEN]:
+        assert secret not in text
+
+
+def test_a_bad_log_format_stops_serve_naming_the_variable(tmp_path: Path) -> None:
+    env = {**os.environ, "BACKUP_DATA_DIR": str(tmp_path), "BACKUP_LOG_FORMAT": "xml"}
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "serve", "--port", "9"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert "BACKUP_LOG_FORMAT" in line
