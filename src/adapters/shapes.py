@@ -33,22 +33,33 @@ class BackupOut(msgspec.Struct, kw_only=True):
         )
 
 
+class OperatorBackupOut(BackupOut, kw_only=True):
+    """A backup as operators see it (CLI, admin API): the appliance's metadata plus audit data."""
+
+    uploader_ip: str | None
+
+    @classmethod
+    def of(cls, backup: Backup) -> OperatorBackupOut:
+        return cls(**msgspec.structs.asdict(BackupOut.of(backup)), uploader_ip=backup.uploader_ip)
+
+
 def rfc3339(moment: datetime) -> str:
     """RFC 3339 UTC with a `Z`, to the second, as in the seed's example."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def plain(value: Any) -> Any:
-    """JSON-ready builtins: a backup as its metadata, a report dataclass as a dict of its fields in
-    order (their names are SPEC's keys), datetimes in RFC 3339, lists item by item."""
+def plain(value: Any, *, operator: bool = False) -> Any:
+    """JSON-ready builtins: a backup as its metadata (with the operator's audit fields when `operator`),
+    a report dataclass as a dict of its fields in order (their names are SPEC's keys), datetimes in
+    RFC 3339, lists item by item."""
     if isinstance(value, Backup):
-        return msgspec.structs.asdict(BackupOut.of(value))
+        return msgspec.structs.asdict((OperatorBackupOut if operator else BackupOut).of(value))
     if isinstance(value, datetime):
         return rfc3339(value)
     if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
+        return [plain(item, operator=operator) for item in value]
     if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
+        return {key: plain(item, operator=operator) for key, item in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+        return {field.name: plain(getattr(value, field.name), operator=operator) for field in dataclasses.fields(value)}
     return value

@@ -27,7 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env(os.environ)
         if args.command == "serve":
-            return _serve(settings, args.host, args.port)
+            return _serve(settings, args)
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
         return asyncio.run(_run(settings, args.handler, args))
@@ -47,7 +47,7 @@ async def _run(settings: Settings, handler: Command, args: argparse.Namespace) -
     finally:
         await container.close()
     failed = isinstance(outcome, Reported) and outcome.failed
-    result = plain(outcome.value if isinstance(outcome, Reported) else outcome)
+    result = plain(outcome.value if isinstance(outcome, Reported) else outcome, operator=True)
     print(json.dumps(result) if args.json else human(result))
     return 1 if failed else 0
 
@@ -62,10 +62,13 @@ async def _migrate(settings: Settings) -> int:
     return 0
 
 
-def _serve(settings: Settings, host: str, port: int) -> int:
-    from app.serve import serve
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from app.serve import Tls, serve
 
-    return serve(settings, host, port)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise UsageError("serve: --tls-cert and --tls-key go together (HTTPS needs both the certificate and its key)")
+    tls = Tls(args.tls_cert, args.tls_key) if args.tls_cert else None
+    return serve(settings, args.host, args.port, tls)
 
 
 def entry() -> None:

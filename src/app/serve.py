@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
+from dataclasses import dataclass
 from types import FrameType
 
 import uvicorn
@@ -59,12 +61,37 @@ class DrainingServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def serve(settings: Settings, host: str, port: int) -> int:
+@dataclass(frozen=True, slots=True)
+class Tls:
+    """`serve --tls-cert/--tls-key`: PEM files, checked before anything starts."""
+
+    cert: str
+    key: str
+
+    def check(self) -> None:
+        """Raises OSError naming both files when they do not load as a certificate and its key."""
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(self.cert, self.key)
+        except (OSError, ssl.SSLError) as exc:
+            raise OSError(f"--tls-cert {self.cert} / --tls-key {self.key}: {exc}") from None
+
+
+def trusted_proxies(settings: Settings) -> list[str] | None:
+    """The peers whose X-Forwarded-For uvicorn believes (BACKUP_TRUSTED_PROXIES): from such a peer the
+    client address becomes the rightmost one in the header that is not itself a trusted proxy. None: the
+    header is ignored everywhere (uvicorn alone would believe 127.0.0.1, or FORWARDED_ALLOW_IPS)."""
+    return list(settings.trusted_proxies) or None
+
+
+def serve(settings: Settings, host: str, port: int, tls: Tls | None = None) -> int:
+    if tls is not None:
+        tls.check()
     if settings.is_embedded:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     logs.configure(settings.log_format)
     app = create_app(settings)
     # uvicorn logs through the root handler (log_config=None); the HTTP edge writes the access lines.
+    proxies = trusted_proxies(settings)
     config = uvicorn.Config(
         app,
         host=host,
@@ -72,8 +99,11 @@ def serve(settings: Settings, host: str, port: int) -> int:
         log_level="info",
         log_config=None,
         access_log=False,
-        proxy_headers=False,
         timeout_graceful_shutdown=5,
+        proxy_headers=proxies is not None,
+        forwarded_allow_ips=proxies,
+        ssl_certfile=tls.cert if tls else None,
+        ssl_keyfile=tls.key if tls else None,
     )
     DrainingServer(config, app.state.drain).run()
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ class Settings:
     """A system whose newest backup is older than this (or that never uploaded) is stale."""
     log_format: str = "text"
     """`text` or `json` (one JSON object per line on stderr)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Networks (`10.0.0.5/32`, `10.0.0.0/24`, `::1/128`) whose `X-Forwarded-For` is believed; empty: none."""
 
     @property
     def limits(self) -> Limits:
@@ -88,6 +91,7 @@ class Settings:
             metrics_token=env.get("BACKUP_METRICS_TOKEN") or None,
             stale_after=read.duration("BACKUP_STALE_AFTER", "36h"),
             log_format=read.choice("BACKUP_LOG_FORMAT", "text", LOG_FORMATS),
+            trusted_proxies=read.networks("BACKUP_TRUSTED_PROXIES"),
         )
 
 
@@ -134,6 +138,18 @@ class _Reader:
         if value not in choices:
             raise SettingsError(f"{name}: {value!r} is not one of {', '.join(choices)}")
         return value
+
+    def networks(self, name: str) -> tuple[str, ...]:
+        """Comma-separated IP addresses or CIDR networks, each normalised to a network (`a.b.c.d/32`)."""
+        found = []
+        for item in self.text(name, "").split(","):
+            if not item.strip():
+                continue
+            try:
+                found.append(str(ipaddress.ip_network(item.strip())))
+            except ValueError as exc:
+                raise SettingsError(f"{name}: {item.strip()!r} is not an IP address or CIDR network ({exc})") from None
+        return tuple(found)
 
     def boolean(self, name: str, default: str) -> bool:
         value = self.text(name, default).lower()

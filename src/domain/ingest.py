@@ -55,6 +55,7 @@ class IngestBackup:
             mimetype=name.mimetype,
             uploaded_at=self.clock.now(),
             state=BackupState.UPLOADING,
+            uploader_ip=upload.uploader_ip,
         )
         await self.catalog.begin_upload(intent)
         commit: asyncio.Future[list[Backup]] | None = None

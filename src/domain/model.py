@@ -75,6 +75,9 @@ class Backup:
     mimetype: str
     uploaded_at: datetime
     state: BackupState = BackupState.STORED
+    uploader_ip: str | None = None
+    """The address the upload came from (through a trusted proxy: the one it names); audit data for
+    operators, None for backups stored before it was kept."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,11 +108,13 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """What the appliance sent: the raw X-Filename, the declared length and the body stream."""
+    """What the appliance sent: the raw X-Filename, the declared length and the body stream, and the
+    address it sent them from."""
 
     filename_header: str | None
     declared_size: int | None
     body: AsyncIterator[bytes]
+    uploader_ip: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import threading
@@ -155,6 +156,8 @@ class ServeProcess:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    verify: ssl.SSLContext | bool = True
+    """How to check its certificate (https only)."""
 
     def wait_ready(self, path: str = "/api/health", timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -162,7 +165,7 @@ class ServeProcess:
             if self.process.poll() is not None:
                 raise AssertionError(f"serve exited with {self.process.returncode}:\n{self.log.read_text()}")
             try:
-                if httpx.get(self.url + path, timeout=2).status_code == 200:
+                if httpx.get(self.url + path, timeout=2, verify=self.verify).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
@@ -180,24 +183,42 @@ class ServeProcess:
             self.process.wait()
 
 
-def start_serve(env: dict[str, str], log: Path, wrapper: Sequence[str] = ()) -> ServeProcess:
-    """`wrapper` runs before the interpreter (e.g. `strace -f -o FILE`)."""
+def start_serve(
+    env: dict[str, str],
+    log: Path,
+    *options: str,
+    wrapper: Sequence[str] = (),
+    trust: ssl.SSLContext | None = None,
+) -> ServeProcess:
+    """`serve --port <free port> *options`; `wrapper` runs before the interpreter (e.g. `strace -f -o FILE`);
+    with `trust` (for --tls-cert) its `url` is https."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*wrapper, sys.executable, "-m", "app.cli", "serve", "--port", str(port)], env=env, stdout=out, stderr=out
+            [*wrapper, sys.executable, "-m", "app.cli", "serve", "--port", str(port), *options],
+            env=env,
+            stdout=out,
+            stderr=out,
         )
-    return ServeProcess(f"http://127.0.0.1:{port}", process, log)
+    if trust is None:
+        return ServeProcess(f"http://127.0.0.1:{port}", process, log)
+    return ServeProcess(f"https://127.0.0.1:{port}", process, log, trust)
 
 
 @contextmanager
 def serving(
-    env: dict[str, str], log: Path, ready: str = "/api/ready", wrapper: Sequence[str] = ()
+    env: dict[str, str],
+    log: Path,
+    *options: str,
+    ready: str = "/api/ready",
+    wrapper: Sequence[str] = (),
+    trust: ssl.SSLContext | None = None,
 ) -> Iterator[ServeProcess]:
-    """A serve process, ready (its `ready` path answers 200), stopped at the end. `wrapper` as in `start_serve`."""
-    served = start_serve(env, log, wrapper)
+    """A serve process (`options`, `wrapper` and `trust` as in start_serve), ready (its `ready` path answers
+    200), stopped at the end."""
+    served = start_serve(env, log, *options, wrapper=wrapper, trust=trust)
     try:
         served.wait_ready(ready)
         yield served

@@ -239,7 +239,8 @@ def test_an_operator_lists_downloads_and_deletes_a_systems_backups(tmp_path: Pat
 
         listed = data(admin.get(f"/systems/{key}/backups"))
         assert [b["id"] for b in listed] == [backup_id]
-        assert set(listed[0]) == {"id", "filename", "size", "sha256", "mimetype", "uploaded_at"}
+        assert set(listed[0]) == {"id", "filename", "size", "sha256", "mimetype", "uploaded_at", "uploader_ip"}
+        assert listed[0]["uploader_ip"] == "127.0.0.1"
 
         whole = admin.get(f"/systems/{key}/backups/{backup_id}")
         assert whole.status_code == 200

@@ -86,7 +86,8 @@ def test_an_operator_watches_orgs_and_systems_and_restores_a_backup(tmp_path: Pa
 
     listed = ok_json(data_dir, "backup", "list", tenant.key)
     assert [b["id"] for b in listed] == [newest, older]
-    assert set(listed[0]) == {"id", "filename", "size", "sha256", "mimetype", "uploaded_at"}
+    assert set(listed[0]) == {"id", "filename", "size", "sha256", "mimetype", "uploaded_at", "uploader_ip"}
+    assert listed[0]["uploader_ip"] == "127.0.0.1"  # the test client's address: no proxy in between
 
     work = tmp_path / "work"
     work.mkdir()

@@ -63,6 +63,7 @@ def test_a_restore_works_end_to_end_whole_and_by_ranges(server: str, tenants: li
         assert listing.json()["code"] == 200
         data = listing.json()["data"]
         assert [b["id"] for b in data["backups"]] == [backup_id, older]
+        # The appliance's shape: no operator audit data (uploader_ip) in it.
         assert set(data["backups"][0]) == {"id", "filename", "size", "sha256", "mimetype", "uploaded_at"}
         assert data["backups"][0]["filename"] == "daily.tar.gz"
         assert data["usage"] == {

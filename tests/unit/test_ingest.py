@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 
@@ -18,6 +19,15 @@ async def test_upload_is_stored_under_the_identity_prefix_with_its_digest() -> N
     assert backup.sha256 == hashlib.sha256(body).hexdigest()
     assert backup.object_key == f"{who.org_id}/{who.system_key}/{backup.id}"
     assert await world.object_keys() == [backup.object_key]
+
+
+async def test_the_uploaders_address_is_kept_with_the_backup() -> None:
+    world = World()
+    who = await world.system()
+    sent = replace(upload(pgp(100)), uploader_ip="198.51.100.23")
+    backup = await world.ingest(who, sent)
+    assert backup.uploader_ip == "198.51.100.23"
+    assert [b.uploader_ip for b in await world.catalog.stored_backups(who.system_id)] == ["198.51.100.23"]
 
 
 async def test_only_the_newest_remain_past_the_slot_cap() -> None:

@@ -71,3 +71,15 @@ def test_observability_settings_are_read() -> None:
     assert settings.stale_after == timedelta(days=2)
     assert settings.log_format == "json"
     assert settings.metrics_token == "scrape-me"
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    assert Settings.from_env({}).trusted_proxies == ()
+    given = {"BACKUP_TRUSTED_PROXIES": " 10.0.0.5, 192.168.10.0/24,::1 ,"}
+    assert Settings.from_env(given).trusted_proxies == ("10.0.0.5/32", "192.168.10.0/24", "::1/128")
+
+
+@pytest.mark.parametrize("value", ["10.0.0.5/24", "nginx.internal", "*", "10.0.0.5,300.1.1.1", "10.0.0.0/33"])
+def test_a_bad_trusted_proxy_names_the_variable(value: str) -> None:
+    with pytest.raises(SettingsError, match=r"^BACKUP_TRUSTED_PROXIES: '[^']+' is not an IP address or CIDR network"):
+        Settings.from_env({"BACKUP_TRUSTED_PROXIES": value})

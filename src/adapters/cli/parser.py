@@ -21,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = top.add_parser("serve", help="run the HTTP API (creates the embedded data dir and schema)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: 8080)")
+    serve.add_argument("--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate (chain)")
+    serve.add_argument("--tls-key", metavar="FILE", help="the PEM private key of --tls-cert")
 
     top.add_parser("migrate", help="bring the database schema up to date (idempotent)")
     _orgs(top)

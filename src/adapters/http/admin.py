@@ -84,7 +84,7 @@ def bearer_guard(token: str | None) -> Any:
 
 
 def ok(data: Any, message: str = "ok", status: int = 200) -> Response[Envelope]:
-    return Response(Envelope(code=status, message=message, data=plain(data)), status_code=status)
+    return Response(Envelope(code=status, message=message, data=plain(data, operator=True)), status_code=status)
 
 
 @post("/orgs", status_code=201)

@@ -56,6 +56,8 @@ async def upload_backup(
         filename_header=_utf8(request.headers.get("x-filename")),
         declared_size=request.content_length,
         body=_body(request),
+        # The TCP peer, or the client a trusted proxy names (uvicorn's proxy headers, set up in app.serve).
+        uploader_ip=request.client.host if request.client else None,
     )
     async with drain.admit():
         backup = await ingest(identity, upload)

@@ -92,6 +92,8 @@ class BackupRow(Base):
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
     state: Mapped[str] = mapped_column(String(16), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    # Added by r0002; NULL for rows from before.
+    uploader_ip: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     @classmethod
     def from_domain(cls, backup: Backup) -> BackupRow:
@@ -108,6 +110,7 @@ class BackupRow(Base):
             mimetype=backup.mimetype,
             uploaded_at=backup.uploaded_at,
             state=backup.state.value,
+            uploader_ip=backup.uploader_ip,
         )
 
     def to_domain(self) -> Backup:
@@ -124,4 +127,5 @@ class BackupRow(Base):
             mimetype=self.mimetype,
             uploaded_at=self.uploaded_at,
             state=BackupState(self.state),
+            uploader_ip=self.uploader_ip,
         )

@@ -42,4 +42,5 @@ def intent(who: SystemIdentity, size: int, uploaded_at: datetime | None = None) 
         # Microseconds survive every backend; the value must come back equal.
         uploaded_at=uploaded_at or datetime.now(UTC),
         state=BackupState.UPLOADING,
+        uploader_ip="2001:db8::7",  # read back exactly, like every other field
     )
