@@ -42,6 +42,24 @@ class TooLarge(InvalidInput):
     status = 413
 
 
+class KeyInFlight(InvalidInput):
+    """An upload with the same `Idempotency-Key` is still under way (409, before the body is read)."""
+
+    status = 409
+
+    def __init__(self, key: str) -> None:
+        super().__init__("Idempotency-Key", "an upload with this key is in progress", key)
+
+
+class KeyReused(InvalidInput):
+    """The `Idempotency-Key` was used within 24 h for another body (422)."""
+
+    status = 422
+
+    def __init__(self, key: str) -> None:
+        super().__init__("Idempotency-Key", "this key was used for another body", key)
+
+
 class RateLimited(DomainError):
     """The system spent its upload slots; it may retry after `retry_after` seconds."""
 

@@ -3,25 +3,40 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
 
 from domain import openpgp
 from domain.errors import DomainError, InvalidInput, RateLimited, StoreUnavailable, TooLarge
-from domain.ledger import plan_commit
+from domain.ledger import Committed, Outcome, plan_commit
 from domain.metering import MeteredBody
-from domain.model import Backup, BackupState, Limits, SystemIdentity, Upload
+from domain.model import Backup, BackupState, ExpectedDigest, Limits, SystemIdentity, Upload
 from domain.naming import derive_name, object_key
 from domain.ports import BackupCatalog, Clock, Denied, IdFactory, ObjectStore, RateLimiter
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """How an upload ended. `backup`: what the answer shows — the new backup (STORED), or the stored
+    backup the body equals (DUPLICATE: `200`) or whose Idempotency-Key it retried (REPLAYED: `201` with
+    `Idempotent-Replayed`). `pruned`: ids of the backups retention removed because of this upload (the
+    upload's own id when a racing newer upload superseded it); their objects are erased, or left to the
+    reaper when the store failed."""
+
+    backup: Backup
+    outcome: Outcome
+    pruned: tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IngestBackup:
     """Follows the ingest protocol of ARCHITECTURE.md: header checks, rate limit, advisory quota,
-    sniff, intent row, stream, one atomic commit, then erase the retention victims' objects."""
+    intent row (a key in flight is refused here, before the body is read), sniff, stream, digest
+    check, one atomic commit that also settles duplicates and replays, then erase what it dropped."""
 
     catalog: BackupCatalog
     objects: ObjectStore
@@ -30,15 +45,13 @@ class IngestBackup:
     ids: IdFactory
     limits: Limits
 
-    async def __call__(self, who: SystemIdentity, upload: Upload) -> Backup:
+    async def __call__(self, who: SystemIdentity, upload: Upload) -> IngestResult:
         cap = self.limits.effective_upload_cap
         check_declared_size(upload.declared_size, cap)
         decision = await self.limiter.acquire(who.system_key)
         if isinstance(decision, Denied):
             raise RateLimited(decision.retry_after)
         await self._advisory_quota(who, upload.declared_size or 0)
-        body = aiter(upload.body)
-        head = await self._sniff(body)
 
         uuid = self.ids.new_id()
         name = derive_name(upload.filename_header, uuid)
@@ -56,22 +69,27 @@ class IngestBackup:
             uploaded_at=self.clock.now(),
             state=BackupState.UPLOADING,
             uploader_ip=upload.uploader_ip,
+            idempotency_key=upload.idempotency_key,
         )
         await self.catalog.begin_upload(intent)
-        commit: asyncio.Future[list[Backup]] | None = None
+        commit: asyncio.Future[Committed] | None = None
+        streamed = False
         try:
-            stored = await self._store(intent, head, body, cap)
+            body = aiter(upload.body)
+            head = await self._sniff(body)
+            streamed = True
+            stored = await self._store(intent, head, body, cap, upload.digests)
             # Shielded: a shutdown that cancels this upload must not cut a commit in half.
-            commit = asyncio.ensure_future(self.catalog.commit_upload(stored, self.limits))
-            victims = await asyncio.shield(commit)
+            commit = asyncio.ensure_future(self.catalog.commit_upload(stored, self.limits, self.clock.now()))
+            committed = await asyncio.shield(commit)
         except BaseException:
             if commit is not None and await _succeeded(commit):
-                await prune(self.catalog, self.objects, commit.result())  # committed after all: keep it
+                await _erase(self.catalog, self.objects, commit.result())  # committed after all: keep it
             else:
-                await self._discard(intent)
+                await self._discard(intent, streamed)
             raise
-        await prune(self.catalog, self.objects, victims)
-        return stored
+        await _erase(self.catalog, self.objects, committed)
+        return IngestResult(committed.backup, committed.outcome, tuple(b.id for b in committed.pruned))
 
     async def _advisory_quota(self, who: SystemIdentity, declared: int) -> None:
         """Reject early from committed usage; the commit re-checks authoritatively."""
@@ -97,28 +115,41 @@ class IngestBackup:
             raise InvalidInput("body", "not an encrypted OpenPGP message", head[:16].hex())
         return head
 
-    async def _store(self, intent: Backup, head: bytes, body: AsyncIterator[bytes], cap: int) -> Backup:
-        metered = MeteredBody(head, body, cap)
+    async def _store(
+        self, intent: Backup, head: bytes, body: AsyncIterator[bytes], cap: int, digests: Sequence[ExpectedDigest]
+    ) -> Backup:
+        metered = MeteredBody(head, body, cap, also={d.algorithm for d in digests})
         written = await self.objects.put(intent.object_key, aiter(metered))
         if written != metered.size or not metered.sha256:
             raise StoreUnavailable(f"store reports {written} bytes written, {metered.size} were sent")
+        for expected in digests:
+            if metered.digest(expected.algorithm) != expected.value:
+                sent = base64.b64encode(expected.value).decode()
+                raise InvalidInput(expected.header, f"{expected.algorithm} does not match the body received", sent)
         return replace(intent, size=metered.size, sha256=metered.sha256, state=BackupState.STORED)
 
-    async def _discard(self, intent: Backup) -> None:
-        """Erase the object, then the intent row. If the store cannot erase it, the intent row stays
-        so the reaper and fsck find the object; it never counts as stored."""
-        try:
-            await self.objects.delete(intent.object_key)
-        except DomainError:
-            log.warning("could not discard %s; left for the reaper", intent.object_key)
-            return
+    async def _discard(self, intent: Backup, streamed: bool) -> None:
+        """Erase the object (if any byte went to the store), then the intent row. If the store cannot
+        erase it, the intent row stays so the reaper and fsck find the object; it never counts as stored."""
+        if streamed:
+            try:
+                await self.objects.delete(intent.object_key)
+            except DomainError:
+                log.warning("could not discard %s; left for the reaper", intent.object_key)
+                return
         try:
             await self.catalog.abort_upload(intent.id)
         except DomainError:
             log.warning("could not forget intent %s; left for the reaper", intent.id)
 
 
-async def _succeeded(commit: asyncio.Future[list[Backup]]) -> bool:
+async def _erase(catalog: BackupCatalog, objects: ObjectStore, committed: Committed) -> None:
+    """After the commit: the retention victims' objects and, for a duplicate or replay, the upload's own."""
+    dropped = [] if committed.dropped is None else [committed.dropped]
+    await prune(catalog, objects, [*committed.pruned, *dropped])
+
+
+async def _succeeded(commit: asyncio.Future[Committed]) -> bool:
     """Let a commit that was under way when the upload was cancelled finish, and tell how it ended."""
     if not commit.done():
         await asyncio.wait({commit})

@@ -1,13 +1,77 @@
-"""The commit decision, shared by every catalog adapter: retention victims plus the quota check."""
+"""The commit decision, shared by every catalog adapter: an equal backup already stored (duplicate body,
+replayed Idempotency-Key), else retention victims plus the quota check.
+
+A catalog's `commit_upload` runs, in one transaction serialised per organization:
+1. `settle(incoming, stored, now)`: when it names an existing backup, the intent row is marked *deleting*
+   (its object is erased like a victim's, and a failure leaves it to the reaper) and nothing else changes:
+   no slot, no prune, no usage — `Committed(existing, DUPLICATE | REPLAYED, [], dropped=intent)`;
+   `KeyReused` rolls back and the caller discards the upload as after any failure;
+2. otherwise `plan_commit(...)` and `pruned(plan, incoming)`: the intent becomes stored (with `committed_at`
+   = now), the victims *deleting*, the usage `used_after` — `Committed(incoming, STORED, pruned)`.
+"""
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from domain import quota, retention
-from domain.errors import TooLarge
+from domain.errors import KeyReused, TooLarge
 from domain.model import Backup, BackupState, Limits
+
+# An Idempotency-Key is remembered this long after its upload committed.
+KEY_LIFETIME = timedelta(hours=24)
+
+
+class Outcome(enum.StrEnum):
+    """How an upload ended: a new backup (`201`), the same body as a stored backup (`200`), or a retry
+    of an upload whose Idempotency-Key committed already (`201`, `Idempotent-Replayed: true`)."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    REPLAYED = "replayed"
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """What a commit did. `backup`: the new one (STORED) or the existing one the upload equals.
+    `pruned`: rows retention marked *deleting* (the incoming one too when superseded), whose objects
+    the caller erases; always empty for DUPLICATE and REPLAYED. `dropped`: for those two, the upload's
+    own intent, now *deleting*, whose object the caller erases too."""
+
+    backup: Backup
+    outcome: Outcome
+    pruned: list[Backup]
+    dropped: Backup | None = None
+
+
+def settle(incoming: Backup, stored: Sequence[Backup], now: datetime) -> tuple[Outcome, Backup] | None:
+    """The stored backup that answers for `incoming` instead of a new one, if any.
+
+    A key of `incoming` used by a stored backup of the system committed less than KEY_LIFETIME ago:
+    the same body (SHA-256 and size) replays it, another body raises KeyReused. Otherwise a stored
+    backup with the same SHA-256 and size makes `incoming` a duplicate."""
+    key = incoming.idempotency_key
+    if key is not None:
+        for backup in stored:
+            if backup.idempotency_key == key and _fresh(backup, now):
+                if _same_body(backup, incoming):
+                    return Outcome.REPLAYED, backup
+                raise KeyReused(key)
+    for backup in stored:
+        if _same_body(backup, incoming):
+            return Outcome.DUPLICATE, backup
+    return None
+
+
+def _fresh(backup: Backup, now: datetime) -> bool:
+    return backup.committed_at is not None and now - backup.committed_at < KEY_LIFETIME
+
+
+def _same_body(a: Backup, b: Backup) -> bool:
+    return a.sha256 == b.sha256 and a.size == b.size
 
 
 @dataclass(frozen=True, slots=True)

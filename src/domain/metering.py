@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from concurrent.futures import ThreadPoolExecutor
 
 from domain.errors import TooLarge
@@ -13,6 +13,8 @@ from domain.errors import TooLarge
 # The server's chunks (~64-256 KiB) are hashed in batches of this size: hashing releases the GIL, so one
 # worker thread hashes a batch while the event loop receives the next one.
 BLOCK_SIZE = 4 * 1024 * 1024
+# RFC 9530 names of the digests a client may ask to be verified, and hashlib's names for them.
+ALGORITHMS = {"sha-256": "sha256", "sha-512": "sha512"}
 # A last block this small is hashed inline: a thread hop costs more than it saves.
 INLINE_HASH = 256 * 1024
 # Workers shared by every upload of the process: all cores but the one the event loop runs on, so
@@ -29,14 +31,29 @@ class MeteredBody:
     while the store writes and the next batch arrives. Chunks are immutable `bytes`, so the hasher and
     the store can share them."""
 
-    def __init__(self, head: bytes, rest: AsyncIterator[bytes], cap: int, block_size: int = BLOCK_SIZE) -> None:
+    def __init__(
+        self,
+        head: bytes,
+        rest: AsyncIterator[bytes],
+        cap: int,
+        block_size: int = BLOCK_SIZE,
+        also: Collection[str] = (),
+    ) -> None:
+        """`also`: further digests to compute (`sha-512`), only when a client declared one."""
         self._head = head
         self._rest = rest
         self._cap = cap
         self._block_size = block_size
         self._hasher = hashlib.sha256()
+        self._others = {name: hashlib.new(ALGORITHMS[name]) for name in also if name != "sha-256"}
         self.size = 0
         self.sha256 = ""
+
+    def digest(self, algorithm: str) -> bytes:
+        """The raw digest of what was yielded, by RFC 9530 name (`sha-256`, or one asked for in `also`)."""
+        if algorithm == "sha-256":
+            return bytes.fromhex(self.sha256)
+        return self._others[algorithm].digest()
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._blocks()
@@ -67,6 +84,8 @@ class MeteredBody:
     def _digest(self, parts: list[bytes]) -> None:
         for part in parts:
             self._hasher.update(part)
+            for other in self._others.values():
+                other.update(part)
 
     async def _chunks(self) -> AsyncIterator[bytes]:
         if self._head:

@@ -78,6 +78,10 @@ class Backup:
     uploader_ip: str | None = None
     """The address the upload came from (through a trusted proxy: the one it names); audit data for
     operators, None for backups stored before it was kept."""
+    idempotency_key: str | None = None
+    """The `Idempotency-Key` the upload came with, if any."""
+    committed_at: datetime | None = None
+    """When the commit stored it (an intent has none): a key counts for 24 h from here."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,14 +111,25 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class ExpectedDigest:
+    """A digest the client declared (RFC 9530): the header it came in, the algorithm and the raw value."""
+
+    header: str
+    algorithm: str
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Upload:
-    """What the appliance sent: the raw X-Filename, the declared length and the body stream, and the
-    address it sent them from."""
+    """What the appliance sent: the raw X-Filename, the declared length and the body stream, the address
+    it sent them from, an `Idempotency-Key` (already parsed) and the digests to verify the body against."""
 
     filename_header: str | None
     declared_size: int | None
     body: AsyncIterator[bytes]
     uploader_ip: str | None = None
+    idempotency_key: str | None = None
+    digests: tuple[ExpectedDigest, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

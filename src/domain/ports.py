@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from domain.ledger import Committed
 from domain.model import Backup, BackupStats, Limits, Organization, SystemIdentity, SystemRecord
 
 
@@ -103,13 +104,17 @@ class BackupCatalog(Protocol):
         ...
 
     async def begin_upload(self, intent: Backup) -> None:
-        """Record an *uploading* intent row, so a crash never orphans an object silently."""
+        """Record an *uploading* intent row, so a crash never orphans an object silently. Raises
+        KeyInFlight when another intent of the system carries the same idempotency key, Conflict when
+        the id or object key is taken."""
         ...
 
-    async def commit_upload(self, backup: Backup, limits: Limits) -> list[Backup]:
-        """In one transaction serialised per organization: mark the intent stored with its size and
-        sha256, mark the retention victims *deleting*, and account the usage; or raise TooLarge
-        (org_quota) and change nothing. Returns the victims, whose objects the caller erases."""
+    async def commit_upload(self, backup: Backup, limits: Limits, now: datetime) -> Committed:
+        """In one transaction serialised per organization, as `domain.ledger` describes: answer with an
+        equal stored backup (duplicate body, replayed key) and drop the intent, or raise KeyReused; else
+        mark the intent stored with its size, sha256 and `committed_at` = `now`, mark the retention victims
+        *deleting* and account the usage; or raise TooLarge (org_quota) and change nothing. Only size and
+        sha256 come from `backup`; the rest is the intent row's."""
         ...
 
     async def abort_upload(self, backup_id: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine
 from app.composition import Overrides
 from app.settings import Settings
 from domain.errors import CatalogUnavailable
+from domain.ledger import Committed
 from domain.model import Backup, Limits
 from tests.integration.live import client, live_server, provision, raw_request, run, settings_for, wait_until
 from tests.unit.fakes import pgp
@@ -151,7 +152,7 @@ class BrokenStore(ObstoreObjectStore):
 
 
 class CommitFails(SqlBackupCatalog):
-    async def commit_upload(self, backup: Backup, limits: Limits) -> list[Backup]:
+    async def commit_upload(self, backup: Backup, limits: Limits, now: datetime) -> Committed:
         raise CatalogUnavailable("injected: connection reset during commit")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from adapters.sql.maintenance import SqlMaintenanceCatalog
 from app.composition import Overrides
 from app.settings import Settings
 from domain.errors import CatalogUnavailable
+from domain.ledger import Committed
 from domain.maintenance import usage_drift
 from domain.model import Backup, BackupState, Limits
 from tests.integration.live import Tenant, live_server, object_files, provision, settings_for
@@ -154,7 +156,7 @@ class BreakingStore(ObstoreObjectStore):
 
 
 class CommitFails(SqlBackupCatalog):
-    async def commit_upload(self, backup: Backup, limits: Limits) -> list[Backup]:
+    async def commit_upload(self, backup: Backup, limits: Limits, now: datetime) -> Committed:
         raise CatalogUnavailable("injected: connection reset during commit")
 
 

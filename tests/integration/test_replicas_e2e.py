@@ -190,4 +190,4 @@ def test_migrate_on_a_running_fleet_is_a_no_op(
         monkeypatch.setenv(name, value)
     assert main(["migrate"]) == 0
     assert capsys.readouterr().out.strip() == "schema is up to date"
-    assert query(replicas, "SELECT version_num FROM alembic_version") == [("0001",)]
+    assert query(replicas, "SELECT version_num FROM alembic_version") == [("0003",)]

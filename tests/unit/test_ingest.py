@@ -14,7 +14,7 @@ async def test_upload_is_stored_under_the_identity_prefix_with_its_digest() -> N
     world = World()
     who = await world.system()
     body = pgp(5000)
-    backup = await world.ingest(who, upload(body))
+    backup = (await world.ingest(who, upload(body))).backup
     assert backup.size == 5000
     assert backup.sha256 == hashlib.sha256(body).hexdigest()
     assert backup.object_key == f"{who.org_id}/{who.system_key}/{backup.id}"
@@ -33,7 +33,7 @@ async def test_the_uploaders_address_is_kept_with_the_backup() -> None:
 async def test_only_the_newest_remain_past_the_slot_cap() -> None:
     world = World()
     who = await world.system()
-    ids = [(await world.ingest(who, upload(pgp(10)))).id for _ in range(5)]
+    ids = [(await world.ingest(who, upload(pgp(10)))).backup.id for _ in range(5)]
     stored = await world.catalog.stored_backups(who.system_id)
     assert [b.id for b in stored] == ids[-3:]
     assert len(await world.object_keys()) == 3

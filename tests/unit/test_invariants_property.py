@@ -87,7 +87,7 @@ async def _play(steps: list[tuple[str, int, int]]) -> None:
                 await access.delete(who, doomed)
         else:
             try:
-                backup_id: str | None = (await ingest(who, upload(pgp(b)))).id
+                backup_id: str | None = (await ingest(who, upload(pgp(b)))).backup.id
             except (TooLarge, RateLimited):
                 backup_id = None
             assert (backup_id is not None) == model.upload(who.system_id, backup_id or "", b)

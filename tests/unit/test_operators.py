@@ -61,7 +61,7 @@ async def test_org_usage_and_quota_follow_the_default_until_set() -> None:
 async def test_systems_show_their_backups_at_a_glance_and_their_caps() -> None:
     world = World()
     who = await world.system()
-    backup = await world.ingest(who, upload(pgp(300)))
+    backup = (await world.ingest(who, upload(pgp(300)))).backup
     [row] = await systems(world).list_systems()
     assert (row.system_key, row.backups, row.total_size, row.last_backup_at) == (
         who.system_key,
@@ -114,7 +114,7 @@ async def test_destroy_stops_at_the_first_store_error_and_a_rerun_completes_it()
     neighbour = await world.system()
     for _ in range(3):
         await world.ingest(who, upload(pgp(100)))
-    kept = await world.ingest(neighbour, upload(pgp(100)))
+    kept = (await world.ingest(neighbour, upload(pgp(100)))).backup
     failing = FailingDeletes(world.objects, allowed=1)
     destroy = DestroySystem(directory=world.directory, catalog=world.catalog, objects=failing)
     with pytest.raises(StoreUnavailable):

@@ -52,7 +52,7 @@ async def test_a_victim_whose_object_could_not_be_erased_is_finished_by_the_reap
 async def test_stale_intents_are_reaped_and_young_ones_left_alone() -> None:
     world = World(windows={})
     who = await world.system()
-    backup = await world.ingest(who, upload(pgp(10)))
+    backup = (await world.ingest(who, upload(pgp(10)))).backup
     crashed = replace(
         backup, id="x" + backup.id, object_key=backup.object_key + ".crashed", state=BackupState.UPLOADING
     )

@@ -25,8 +25,8 @@ async def read(download: Download) -> bytes:
 async def test_listing_is_newest_first_with_usage_against_the_caps() -> None:
     world = World()
     who = await world.system()
-    first = await world.ingest(who, upload(pgp(100)))
-    second = await world.ingest(who, upload(pgp(300)))
+    first = (await world.ingest(who, upload(pgp(100)))).backup
+    second = (await world.ingest(who, upload(pgp(300)))).backup
     listing = await access(world).listing(who)
     assert [b.id for b in listing.backups] == [second.id, first.id]
     assert (listing.usage.count, listing.usage.total_size) == (2, 400)
@@ -37,7 +37,7 @@ async def test_fetch_streams_the_whole_backup_or_the_range_asked_for() -> None:
     world = World()
     who = await world.system()
     data = pgp(5000)
-    backup = await world.ingest(who, upload(data))
+    backup = (await world.ingest(who, upload(data))).backup
     whole = await access(world).fetch(who, backup.id)
     assert whole.span == ByteSpan(0, 5000, 5000)
     assert await read(whole) == data
@@ -50,7 +50,7 @@ async def test_fetch_streams_the_whole_backup_or_the_range_asked_for() -> None:
 async def test_another_systems_backup_is_not_found_never_forbidden() -> None:
     world = World()
     mine = await world.system()
-    backup = await world.ingest(mine, upload(pgp(100)))
+    backup = (await world.ingest(mine, upload(pgp(100)))).backup
     theirs = await world.system()
     with pytest.raises(NotFound):
         await access(world).fetch(theirs, backup.id)
@@ -73,7 +73,7 @@ async def test_a_malformed_id_is_invalid_before_any_lookup(bad: str) -> None:
 async def test_delete_frees_the_usage_and_erases_object_and_row() -> None:
     world = World()
     who = await world.system(quota=1000)
-    backup = await world.ingest(who, upload(pgp(800)))
+    backup = (await world.ingest(who, upload(pgp(800)))).backup
     assert (await world.catalog.org_usage(who.org_id)).used_bytes == 800
     deleted = await access(world).delete(who, backup.id)
     assert deleted.id == backup.id
@@ -87,7 +87,7 @@ async def test_delete_frees_the_usage_and_erases_object_and_row() -> None:
 async def test_append_only_refuses_deletes_but_keeps_reads() -> None:
     world = World(append_only=True)
     who = await world.system()
-    backup = await world.ingest(who, upload(pgp(100)))
+    backup = (await world.ingest(who, upload(pgp(100)))).backup
     with pytest.raises(Forbidden):
         await access(world).delete(who, backup.id)
     assert len((await access(world).listing(who)).backups) == 1
@@ -96,7 +96,7 @@ async def test_append_only_refuses_deletes_but_keeps_reads() -> None:
 async def test_a_vanished_object_is_not_found() -> None:
     world = World()
     who = await world.system()
-    backup = await world.ingest(who, upload(pgp(100)))
+    backup = (await world.ingest(who, upload(pgp(100)))).backup
     await world.objects.delete(backup.object_key)
     with pytest.raises(NotFound):
         await access(world).fetch(who, backup.id)
@@ -106,7 +106,7 @@ async def test_verified_raises_after_the_last_chunk_when_the_digest_differs() ->
     world = World()
     who = await world.system()
     data = pgp(2000)
-    backup = await world.ingest(who, upload(data))
+    backup = (await world.ingest(who, upload(data))).backup
     good = await access(world).fetch(who, backup.id)
     assert b"".join([c async for c in verified(good)]) == data
     assert hashlib.sha256(data).hexdigest() == backup.sha256

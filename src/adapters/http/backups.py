@@ -13,8 +13,10 @@ from adapters.http.drain import Drain
 from adapters.http.dto import BackupOut, Envelope
 from adapters.http.observe import exchange
 from adapters.http.services import Service
+from adapters.http.upload_headers import DIGEST_HEADERS, IDEMPOTENCY_KEY, expected_digests, idempotency_key, repr_digest
 from domain.errors import ClientGone
 from domain.ingest import IngestBackup
+from domain.ledger import Outcome
 from domain.model import Upload
 from domain.ports import SystemDirectory
 
@@ -48,7 +50,10 @@ async def upload_backup(
     drain: Service[Drain],
     ingest: Service[IngestBackup],
 ) -> Response[Envelope]:
-    """Upload a GPG-encrypted configuration backup (the seed endpoint); the body is streamed."""
+    """Upload a GPG-encrypted configuration backup (the seed endpoint); the body is streamed.
+
+    `201` for a new backup (or a replayed Idempotency-Key, with `Idempotent-Replayed: true`), `200` when
+    the system stores this very body already; both carry `Repr-Digest` of what is stored."""
     identity = await authenticate(directory, request.headers.get("authorization"))
     seen = exchange(request)
     seen.system_key = identity.system_key
@@ -58,12 +63,18 @@ async def upload_backup(
         body=_body(request),
         # The TCP peer, or the client a trusted proxy names (uvicorn's proxy headers, set up in app.serve).
         uploader_ip=request.client.host if request.client else None,
+        idempotency_key=idempotency_key(request.headers.get(IDEMPOTENCY_KEY)),
+        digests=expected_digests({name: request.headers.get(name) for name in DIGEST_HEADERS}),
     )
     async with drain.admit():
-        backup = await ingest(identity, upload)
+        result = await ingest(identity, upload)
+    backup = result.backup
+    headers = {"Location": f"{BACKUPS_PATH}/{backup.id}", "Repr-Digest": repr_digest(backup.sha256)}
+    if result.outcome is Outcome.REPLAYED:
+        headers["Idempotent-Replayed"] = "true"
+    status, message = (200, "backup already stored") if result.outcome is Outcome.DUPLICATE else (201, "backup stored")
     seen.backup_id, seen.size = backup.id, backup.size
+    seen.outcome, seen.pruned = result.outcome.value, list(result.pruned)
     return Response(
-        Envelope(code=201, message="backup stored", data=BackupOut.of(backup)),
-        status_code=201,
-        headers={"Location": f"{BACKUPS_PATH}/{backup.id}"},
+        Envelope(code=status, message=message, data=BackupOut.of(backup)), status_code=status, headers=headers
     )

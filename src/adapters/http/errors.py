@@ -37,6 +37,9 @@ _SIMPLE: dict[type[DomainError], tuple[int, str]] = {
 }
 
 
+_VALIDATION_MESSAGES = {413: "payload too large", 409: "upload in progress", 422: "idempotency key reused"}
+
+
 def envelope(status: int, message: str, data: Any = None, headers: dict[str, str] | None = None) -> Response[Envelope]:
     return Response(Envelope(code=status, message=message, data=data), status_code=status, headers=headers)
 
@@ -47,7 +50,7 @@ def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[En
         return envelope(401, "invalid credentials", {}, {"WWW-Authenticate": REALM})
     if isinstance(exc, InvalidInput):
         data = ValidationData(errors=[ErrorItem(exc.key, exc.message, exc.value)], details=exc.details)
-        message = "payload too large" if exc.status == 413 else "validation failed"
+        message = _VALIDATION_MESSAGES.get(exc.status, "validation failed")
         return envelope(exc.status, message, data)
     if isinstance(exc, RateLimited):
         seconds = exc.retry_after

@@ -7,8 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.tables import Tables
-from domain.errors import CatalogUnavailable, Conflict, NotFound
-from domain.ledger import plan_commit, pruned
+from domain.errors import CatalogUnavailable, Conflict, KeyInFlight, NotFound
+from domain.ledger import Committed, Outcome, plan_commit, pruned, settle
 from domain.model import Backup, BackupState, BackupStats, Limits
 from domain.ports import OrgUsage
 
@@ -37,21 +37,36 @@ class InMemoryBackupCatalog:
         )
 
     async def begin_upload(self, intent: Backup) -> None:
-        """Raises Conflict for a taken id or object key, or an unknown system (SQL's foreign key)."""
+        """Raises KeyInFlight for a key another intent of the system carries (SQL's partial unique
+        index), Conflict for a taken id or object key, or an unknown system (SQL's foreign key)."""
         taken = intent.id in self.rows or any(b.object_key == intent.object_key for b in self.rows.values())
         if taken or self.tables.system_by_id(intent.system_id) is None:
             raise Conflict(f"backup {intent.id} exists already")
-        self.rows[intent.id] = replace(intent, state=BackupState.UPLOADING)
+        key = intent.idempotency_key
+        if key is not None and any(
+            b.system_id == intent.system_id and b.idempotency_key == key and b.state is BackupState.UPLOADING
+            for b in self.rows.values()
+        ):
+            raise KeyInFlight(key)
+        self.rows[intent.id] = replace(intent, state=BackupState.UPLOADING, committed_at=None)
 
-    async def commit_upload(self, backup: Backup, limits: Limits) -> list[Backup]:
+    async def commit_upload(self, backup: Backup, limits: Limits, now: datetime) -> Committed:
         """Only an intent still *uploading* commits; only its size and sha256 come from `backup`."""
         async with self.tables.lock:
             intent = self.rows.get(backup.id)
             org = self.tables.orgs.get(backup.org_id)
             if org is None or intent is None or intent.state is not BackupState.UPLOADING:
                 raise CatalogUnavailable(f"no upload intent {backup.id} to commit")
+            incoming = replace(intent, size=backup.size, sha256=backup.sha256)
+            stored = self._stored(intent.system_id)
+            settled = settle(incoming, stored, now)
+            if settled is not None:
+                dropped = replace(incoming, state=BackupState.DELETING)
+                self.rows[backup.id] = dropped
+                outcome, existing = settled
+                return Committed(existing, outcome, [], dropped=dropped)
             plan = plan_commit(
-                stored=self._stored(intent.system_id),
+                stored=stored,
                 incoming_id=backup.id,
                 incoming_size=backup.size,
                 used_bytes=self.used.get(org.id, 0),
@@ -59,11 +74,12 @@ class InMemoryBackupCatalog:
                 limits=limits,
             )
             state = BackupState.DELETING if plan.superseded else BackupState.STORED
-            self.rows[backup.id] = replace(intent, size=backup.size, sha256=backup.sha256, state=state)
+            self.rows[backup.id] = replace(incoming, state=state, committed_at=now)
             for victim in plan.victims:
                 self.rows[victim.id] = replace(victim, state=BackupState.DELETING)
             self.used[org.id] = plan.used_after
-            return pruned(plan, backup)
+            done = replace(incoming, state=BackupState.STORED, committed_at=now)
+            return Committed(done, Outcome.STORED, pruned(plan, done))
 
     async def abort_upload(self, backup_id: str) -> None:
         row = self.rows.get(backup_id)

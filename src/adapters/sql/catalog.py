@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import Select, delete, func, or_, select, update
@@ -12,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from adapters.sql._session import session_factory
 from adapters.sql.engine import guarded
 from adapters.sql.models import BackupRow, OrganizationRow, SystemRow
-from domain.errors import CatalogUnavailable, Conflict, NotFound
-from domain.ledger import plan_commit, pruned
+from domain.errors import CatalogUnavailable, Conflict, KeyInFlight, NotFound
+from domain.ledger import Committed, Outcome, plan_commit, pruned, settle
 from domain.model import Backup, BackupState, BackupStats, Limits
 from domain.ports import OrgUsage
 
@@ -53,27 +54,46 @@ class SqlBackupCatalog:
         """Insert `intent` as an *uploading* row, whatever state the value carries.
 
         Raises:
+            KeyInFlight: Another intent of the system carries the same idempotency key.
             Conflict: A row with this id or object key exists already.
         """
         row = BackupRow.from_domain(intent)
         row.state = BackupState.UPLOADING.value
+        row.committed_at = None
         try:
             async with guarded(), self._sessions.begin() as session:
                 session.add(row)
         except IntegrityError as error:
+            if intent.idempotency_key is not None and await self._key_in_flight(intent):
+                raise KeyInFlight(intent.idempotency_key) from error
             raise Conflict(f"backup {intent.id} exists already") from error
 
-    async def commit_upload(self, backup: Backup, limits: Limits) -> list[Backup]:
-        """Mark the intent stored, mark retention victims *deleting* and account the bytes, atomically.
+    async def _key_in_flight(self, intent: Backup) -> bool:
+        async with guarded(), self._sessions() as session:
+            found = await session.scalar(
+                select(BackupRow.id).where(
+                    BackupRow.system_id == intent.system_id,
+                    BackupRow.idempotency_key == intent.idempotency_key,
+                    BackupRow.state == BackupState.UPLOADING.value,
+                )
+            )
+        return found is not None
+
+    async def commit_upload(self, backup: Backup, limits: Limits, now: datetime) -> Committed:
+        """Settle the upload against what the system stores, or store it, in one transaction
+        (`domain.ledger` describes the steps).
 
         Args:
             backup: The intent with its final size and sha256.
             limits: The caps and default quota the commit must respect.
+            now: The commit's time: `committed_at`, and what an idempotency key's age is measured from.
 
         Returns:
-            The victims, now *deleting*, whose objects the caller erases.
+            The backup that answers, how the upload ended, and the rows now *deleting* whose objects the
+            caller erases.
 
         Raises:
+            KeyReused: The idempotency key stored another body within 24 h; nothing changed.
             TooLarge: The org quota refuses the upload even after retention; nothing changed.
             CatalogUnavailable: The database failed, or the intent row is gone (e.g. reaped).
         """
@@ -89,17 +109,26 @@ class SqlBackupCatalog:
             )
             if org is None or intent is None:
                 raise CatalogUnavailable(f"no upload intent {backup.id} to commit")
+            incoming = replace(intent.to_domain(), size=backup.size, sha256=backup.sha256)
+            stored = await _stored(session, intent.system_id)
+            # KeyReused and TooLarge leave the `begin()` block by exception, which rolls everything back.
+            settled = settle(incoming, stored, now)
+            if settled is not None:
+                intent.size, intent.sha256 = backup.size, backup.sha256
+                intent.state = BackupState.DELETING.value
+                outcome, existing = settled
+                return Committed(existing, outcome, [], dropped=replace(incoming, state=BackupState.DELETING))
             plan = plan_commit(
-                stored=await _stored(session, intent.system_id),
+                stored=stored,
                 incoming_id=backup.id,
                 incoming_size=backup.size,
                 used_bytes=org.used_bytes,
                 quota_override=org.quota_bytes,
                 limits=limits,
             )
-            # TooLarge above leaves the `begin()` block by exception, which rolls everything back.
             intent.size = backup.size
             intent.sha256 = backup.sha256
+            intent.committed_at = now
             intent.state = (BackupState.DELETING if plan.superseded else BackupState.STORED).value
             if plan.victims:
                 await session.execute(
@@ -108,7 +137,8 @@ class SqlBackupCatalog:
                     .values(state=BackupState.DELETING.value)
                 )
             org.used_bytes = plan.used_after
-        return pruned(plan, backup)
+        done = replace(incoming, state=BackupState.STORED, committed_at=now)
+        return Committed(done, Outcome.STORED, pruned(plan, done))
 
     async def abort_upload(self, backup_id: str) -> None:
         """Delete the intent row if it is still *uploading*; anything else is left alone."""

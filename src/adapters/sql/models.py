@@ -1,13 +1,13 @@
 """Declarative models of the catalog schema.
 
-The Alembic revision in `migrations/versions` creates the same schema by hand; keep both in step.
+The Alembic revisions in `migrations/versions` create the same schema by hand; keep both in step.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Dialect, ForeignKey, MetaData, String, Text, false
+from sqlalchemy import BigInteger, Boolean, DateTime, Dialect, ForeignKey, Index, MetaData, String, Text, false, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -94,6 +94,20 @@ class BackupRow(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
     # Added by r0002; NULL for rows from before.
     uploader_ip: Mapped[str | None] = mapped_column(Text, nullable=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    committed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (
+        # One upload in flight per key and system: a second one is refused (409) at its intent.
+        Index(
+            "uq_backups_key_in_flight",
+            "system_id",
+            "idempotency_key",
+            unique=True,
+            sqlite_where=text("state = 'uploading' AND idempotency_key IS NOT NULL"),
+            postgresql_where=text("state = 'uploading' AND idempotency_key IS NOT NULL"),
+        ),
+    )
 
     @classmethod
     def from_domain(cls, backup: Backup) -> BackupRow:
@@ -111,6 +125,8 @@ class BackupRow(Base):
             uploaded_at=backup.uploaded_at,
             state=backup.state.value,
             uploader_ip=backup.uploader_ip,
+            idempotency_key=backup.idempotency_key,
+            committed_at=backup.committed_at,
         )
 
     def to_domain(self) -> Backup:
@@ -128,4 +144,6 @@ class BackupRow(Base):
             uploaded_at=self.uploaded_at,
             state=BackupState(self.state),
             uploader_ip=self.uploader_ip,
+            idempotency_key=self.idempotency_key,
+            committed_at=self.committed_at,
         )

@@ -26,6 +26,11 @@ async def new_system(directory: SystemDirectory, org_id: str, key: str | None = 
     return identity
 
 
+def now() -> datetime:
+    """The commit time the contract suites pass to `commit_upload`."""
+    return datetime.now(UTC)
+
+
 def intent(who: SystemIdentity, size: int, uploaded_at: datetime | None = None) -> Backup:
     """An *uploading* row, as the ingest use case begins it."""
     backup_id = f"{uuid7()}.tar.gz"
@@ -37,7 +42,7 @@ def intent(who: SystemIdentity, size: int, uploaded_at: datetime | None = None) 
         filename="daily.tar.gz",
         envelope=".gpg",
         size=size,
-        sha256="ab" * 32,
+        sha256=secrets.token_hex(32),  # every intent a body of its own: equal bodies settle as duplicates
         mimetype="application/gzip",
         # Microseconds survive every backend; the value must come back equal.
         uploaded_at=uploaded_at or datetime.now(UTC),

@@ -10,9 +10,10 @@ import pytest
 from uuid6 import uuid7
 
 from domain.errors import CatalogUnavailable, Conflict, NotFound, TooLarge
+from domain.ledger import Outcome
 from domain.model import Backup, BackupState, Limits, SystemIdentity
 from domain.ports import BackupCatalog, OrgUsage, SystemDirectory
-from tests.integration.contracts.builders import intent, new_org, new_system
+from tests.integration.contracts.builders import intent, new_org, new_system, now
 from tests.integration.services import Ledger
 
 LIMITS = Limits(max_upload_size=1000, max_per_system=3, max_size_per_system=1000, max_size_per_org=0)
@@ -22,7 +23,7 @@ async def upload(catalog: BackupCatalog, who: SystemIdentity, size: int, limits:
     """begin + commit + finish the victims' deletion, as the ingest use case does."""
     started = intent(who, size)
     await catalog.begin_upload(started)
-    victims = await catalog.commit_upload(started, limits)
+    victims = (await catalog.commit_upload(started, limits, now())).pruned
     await catalog.finish_deletion([v.id for v in victims])
     return victims
 
@@ -36,9 +37,11 @@ async def test_a_committed_backup_reads_back_exactly(directory: SystemDirectory,
     started = intent(who, 7)
     await catalog.begin_upload(started)
     assert await catalog.stored_backups(who.system_id) == []
-    assert await catalog.commit_upload(started, LIMITS) == []
+    when = now()
+    committed = await catalog.commit_upload(started, LIMITS, when)
+    assert (committed.outcome, committed.pruned) == (Outcome.STORED, [])
     (stored,) = await catalog.stored_backups(who.system_id)
-    assert stored == replace(started, state=BackupState.STORED)
+    assert stored == committed.backup == replace(started, state=BackupState.STORED, committed_at=when)
     assert stored.uploaded_at.utcoffset() == UTC.utcoffset(None)
     assert await catalog.org_usage(who.org_id) == OrgUsage(used_bytes=7, quota_override=None)
 
@@ -48,7 +51,7 @@ async def test_the_commit_records_the_final_size_and_digest(directory: SystemDir
     started = intent(who, 0)
     await catalog.begin_upload(started)
     final = replace(started, size=123, sha256="cd" * 32)
-    await catalog.commit_upload(final, LIMITS)
+    await catalog.commit_upload(final, LIMITS, now())
     (stored,) = await catalog.stored_backups(who.system_id)
     assert (stored.size, stored.sha256) == (123, "cd" * 32)
     assert await used(catalog, who.org_id) == 123
@@ -74,11 +77,12 @@ async def test_the_victims_come_back_marked_deleting(
     single = Limits(max_upload_size=1000, max_per_system=1, max_size_per_system=1000, max_size_per_org=0)
     first = intent(who, 10)
     await catalog.begin_upload(first)
-    await catalog.commit_upload(first, single)
+    when = now()
+    await catalog.commit_upload(first, single, when)
     second = intent(who, 20)
     await catalog.begin_upload(second)
-    (victim,) = await catalog.commit_upload(second, single)
-    assert victim == replace(first, state=BackupState.DELETING)
+    (victim,) = (await catalog.commit_upload(second, single, now())).pruned
+    assert victim == replace(first, state=BackupState.DELETING, committed_at=when)
 
 
 async def test_the_oldest_backups_are_pruned_past_the_size_cap(
@@ -113,12 +117,12 @@ async def test_a_quota_refusal_changes_nothing(directory: SystemDirectory, catal
     started = intent(two, 50)
     await catalog.begin_upload(started)
     with pytest.raises(TooLarge) as refused:
-        await catalog.commit_upload(started, LIMITS)
+        await catalog.commit_upload(started, LIMITS, now())
     assert refused.value.key == "org_quota"
     assert await catalog.org_usage(org_id) == OrgUsage(used_bytes=60, quota_override=100)
     assert await catalog.stored_backups(two.system_id) == []
     # The intent is still there, uploading: a size that fits commits it.
-    await catalog.commit_upload(replace(started, size=40), LIMITS)
+    await catalog.commit_upload(replace(started, size=40), LIMITS, now())
     assert [b.size for b in await catalog.stored_backups(two.system_id)] == [40]
     assert await used(catalog, org_id) == 100
 
@@ -158,7 +162,7 @@ async def test_an_aborted_intent_is_gone_and_aborting_twice_is_harmless(
     await catalog.abort_upload(started.id)
     await catalog.abort_upload("never-begun")
     with pytest.raises(CatalogUnavailable):
-        await catalog.commit_upload(started, LIMITS)
+        await catalog.commit_upload(started, LIMITS, now())
     assert await catalog.stored_backups(who.system_id) == []
     assert await used(catalog, who.org_id) == 0
 
@@ -193,7 +197,7 @@ async def test_usage_always_equals_the_stored_bytes(directory: SystemDirectory, 
 async def test_commit_without_an_intent_is_unavailable(directory: SystemDirectory, catalog: BackupCatalog) -> None:
     who = await new_system(directory, await new_org(directory))
     with pytest.raises(CatalogUnavailable):
-        await catalog.commit_upload(intent(who, 1), LIMITS)
+        await catalog.commit_upload(intent(who, 1), LIMITS, now())
     assert await used(catalog, who.org_id) == 0
 
 
@@ -212,7 +216,7 @@ async def test_concurrent_commits_never_exceed_the_quota(directory: SystemDirect
     intents = [intent(who, 300) for who in systems]
     for started in intents:
         await catalog.begin_upload(started)
-    outcomes = await asyncio.gather(*(catalog.commit_upload(i, LIMITS) for i in intents), return_exceptions=True)
+    outcomes = await asyncio.gather(*(catalog.commit_upload(i, LIMITS, now()) for i in intents), return_exceptions=True)
     refused = [o for o in outcomes if isinstance(o, BaseException)]
     assert len(refused) == 7
     assert all(isinstance(o, TooLarge) for o in refused)
@@ -229,7 +233,7 @@ async def test_only_an_intent_still_uploading_commits(directory: SystemDirectory
     (deleting,) = await catalog.begin_system_deletion(who.system_id)
     assert deleting.state is BackupState.DELETING
     with pytest.raises(CatalogUnavailable):
-        await catalog.commit_upload(started, LIMITS)
+        await catalog.commit_upload(started, LIMITS, now())
     assert await catalog.stored_backups(who.system_id) == []
     assert await used(catalog, who.org_id) == 0
 
@@ -238,9 +242,9 @@ async def test_a_stored_backup_does_not_commit_twice(directory: SystemDirectory,
     who = await new_system(directory, await new_org(directory))
     started = intent(who, 10)
     await catalog.begin_upload(started)
-    await catalog.commit_upload(started, LIMITS)
+    await catalog.commit_upload(started, LIMITS, now())
     with pytest.raises(CatalogUnavailable):
-        await catalog.commit_upload(replace(started, size=20), LIMITS)
+        await catalog.commit_upload(replace(started, size=20), LIMITS, now())
     assert [b.size for b in await catalog.stored_backups(who.system_id)] == [10]
     assert await used(catalog, who.org_id) == 10
 
@@ -256,8 +260,11 @@ async def test_a_taken_backup_id_or_object_key_is_a_conflict(
     with pytest.raises(Conflict):
         await catalog.begin_upload(replace(intent(who, 20), object_key=started.object_key))
     # The first intent is untouched: it commits with its own size.
-    await catalog.commit_upload(started, LIMITS)
-    assert await catalog.stored_backups(who.system_id) == [replace(started, state=BackupState.STORED)]
+    when = now()
+    await catalog.commit_upload(started, LIMITS, when)
+    assert await catalog.stored_backups(who.system_id) == [
+        replace(started, state=BackupState.STORED, committed_at=when)
+    ]
 
 
 async def test_an_intent_of_an_unknown_system_is_a_conflict(directory: SystemDirectory, catalog: BackupCatalog) -> None:
@@ -274,9 +281,10 @@ async def test_the_commit_takes_only_the_size_and_digest_from_its_argument(
     who = await new_system(directory, await new_org(directory))
     started = intent(who, 0)
     await catalog.begin_upload(started)
-    await catalog.commit_upload(replace(started, size=5, sha256="ef" * 32, filename="other.bin"), LIMITS)
+    when = now()
+    await catalog.commit_upload(replace(started, size=5, sha256="ef" * 32, filename="other.bin"), LIMITS, when)
     (stored,) = await catalog.stored_backups(who.system_id)
-    assert stored == replace(started, size=5, sha256="ef" * 32, state=BackupState.STORED)
+    assert stored == replace(started, size=5, sha256="ef" * 32, state=BackupState.STORED, committed_at=when)
 
 
 async def test_an_intent_older_than_every_kept_backup_is_pruned_at_once(
@@ -287,9 +295,11 @@ async def test_an_intent_older_than_every_kept_backup_is_pruned_at_once(
     older, newer = intent(who, 10), intent(who, 20)
     await catalog.begin_upload(older)
     await catalog.begin_upload(newer)
-    assert await catalog.commit_upload(newer, single) == []
+    assert (await catalog.commit_upload(newer, single, now())).pruned == []
     # The older upload finishes last: retention keeps the newest, so the late one is superseded.
-    assert await catalog.commit_upload(older, single) == [replace(older, state=BackupState.DELETING)]
+    when = now()
+    late = await catalog.commit_upload(older, single, when)
+    assert late.pruned == [replace(older, state=BackupState.DELETING, committed_at=when)]
     assert [b.id for b in await catalog.stored_backups(who.system_id)] == [newer.id]
     assert await used(catalog, who.org_id) == 20
     await catalog.finish_deletion([older.id])
@@ -307,10 +317,10 @@ async def test_stale_systems_are_those_silent_since_the_cutoff_or_never_heard_fr
     for who, age in [(silent, timedelta(hours=40)), (fresh, timedelta(hours=1)), (mixed, timedelta(days=9))]:
         started = intent(who, 10, uploaded_at=now - age)
         await catalog.begin_upload(started)
-        await catalog.commit_upload(started, LIMITS)
+        await catalog.commit_upload(started, LIMITS, now)
     newer = intent(mixed, 10, uploaded_at=now - timedelta(hours=2))
     await catalog.begin_upload(newer)
-    await catalog.commit_upload(newer, LIMITS)
+    await catalog.commit_upload(newer, LIMITS, now)
     # An upload still in flight, or one being deleted, is no sign of life.
     await catalog.begin_upload(intent(gone, 10, uploaded_at=now))
     assert await catalog.count_stale_systems(cutoff) == 3  # silent, never (suspended counts), gone

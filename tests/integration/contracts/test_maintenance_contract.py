@@ -9,7 +9,7 @@ from uuid6 import uuid7
 from domain.maintenance import MaintenanceCatalog
 from domain.model import BackupState, Limits
 from domain.ports import BackupCatalog, SystemDirectory
-from tests.integration.contracts.builders import intent, new_org, new_system
+from tests.integration.contracts.builders import intent, new_org, new_system, now
 from tests.integration.services import Ledger
 
 LIMITS = Limits(max_upload_size=1000, max_per_system=3, max_size_per_system=1000, max_size_per_org=0)
@@ -20,14 +20,15 @@ async def test_every_row_is_seen_whatever_its_state_oldest_first(
 ) -> None:
     who = await new_system(directory, await new_org(directory))
     kept, gone, begun = intent(who, 10), intent(who, 20), intent(who, 30)
+    when = now()
     for started in (kept, gone):
         await catalog.begin_upload(started)
-        await catalog.commit_upload(started, LIMITS)
+        await catalog.commit_upload(started, LIMITS, when)
     await catalog.begin_deletion(who.system_id, gone.id)
     await catalog.begin_upload(begun)
     assert await maintenance.all_backups() == [
-        replace(kept, state=BackupState.STORED),
-        replace(gone, state=BackupState.DELETING),
+        replace(kept, state=BackupState.STORED, committed_at=when),
+        replace(gone, state=BackupState.DELETING, committed_at=when),
         begun,
     ]
 
@@ -39,7 +40,7 @@ async def test_every_org_has_a_usage_counter_zero_included(
     who = await new_system(directory, busy)
     started = intent(who, 10)
     await catalog.begin_upload(started)
-    await catalog.commit_upload(started, LIMITS)
+    await catalog.commit_upload(started, LIMITS, now())
     assert await maintenance.recorded_usage() == {busy: 10, idle: 0}
 
 
@@ -61,7 +62,7 @@ async def test_forget_removes_rows_in_any_state_and_uncounts_only_stored_ones(
     stored, deleting, begun = intent(who, 10), intent(who, 20), intent(who, 30)
     for started in (stored, deleting):
         await catalog.begin_upload(started)
-        await catalog.commit_upload(started, LIMITS)
+        await catalog.commit_upload(started, LIMITS, now())
     await catalog.begin_deletion(who.system_id, deleting.id)
     await catalog.begin_upload(begun)
     await maintenance.forget([deleting.id, begun.id])

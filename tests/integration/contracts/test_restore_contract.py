@@ -13,7 +13,7 @@ from domain.credentials import hash_secret, verify_secret
 from domain.errors import NotFound, ObjectMissing
 from domain.model import Backup, BackupState, Limits, Organization, SystemIdentity
 from domain.ports import BackupCatalog, ObjectStore, SystemDirectory
-from tests.integration.contracts.builders import intent, new_org, new_system
+from tests.integration.contracts.builders import intent, new_org, new_system, now
 
 LIMITS = Limits(max_upload_size=1000, max_per_system=3, max_size_per_system=1000, max_size_per_org=0)
 T0 = datetime(2026, 4, 12, 2, 15, 30, 123456, tzinfo=UTC)
@@ -22,7 +22,7 @@ T0 = datetime(2026, 4, 12, 2, 15, 30, 123456, tzinfo=UTC)
 async def stored(catalog: BackupCatalog, who: SystemIdentity, size: int, at: datetime = T0) -> Backup:
     backup = intent(who, size, at)
     await catalog.begin_upload(backup)
-    assert await catalog.commit_upload(backup, LIMITS) == []
+    assert (await catalog.commit_upload(backup, LIMITS, now())).pruned == []
     return (await catalog.get_backup(who.system_id, backup.id)) or backup
 
 
