@@ -25,7 +25,7 @@ async def test_the_uploaders_address_is_kept_with_the_backup() -> None:
     world = World()
     who = await world.system()
     sent = replace(upload(pgp(100)), uploader_ip="198.51.100.23")
-    backup = await world.ingest(who, sent)
+    backup = (await world.ingest(who, sent)).backup
     assert backup.uploader_ip == "198.51.100.23"
     assert [b.uploader_ip for b in await world.catalog.stored_backups(who.system_id)] == ["198.51.100.23"]
 
