@@ -13,6 +13,7 @@ import uvicorn
 from adapters.http.drain import Drain
 from app import logs
 from app.asgi import create_app
+from app.guard import server_config
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -92,10 +93,11 @@ def serve(settings: Settings, host: str, port: int, tls: Tls | None = None) -> i
     app = create_app(settings)
     # uvicorn logs through the root handler (log_config=None); the HTTP edge writes the access lines.
     proxies = trusted_proxies(settings)
-    config = uvicorn.Config(
+    config = server_config(
         app,
-        host=host,
-        port=port,
+        host,
+        port,
+        settings.max_connections,
         log_level="info",
         log_config=None,
         access_log=False,

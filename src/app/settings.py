@@ -53,6 +53,12 @@ class Settings:
     """`text` or `json` (one JSON object per line on stderr)."""
     trusted_proxies: tuple[str, ...] = ()
     """Networks (`10.0.0.5/32`, `10.0.0.0/24`, `::1/128`) whose `X-Forwarded-For` is believed; empty: none."""
+    body_idle_timeout: timedelta = timedelta(seconds=60)
+    """An upload body that sends nothing for this long is aborted."""
+    max_connections: int = 1000
+    """Open connections per process; past it, new ones get 503 (except /api/health)."""
+    max_uploads_per_system: int = 2
+    """Uploads of one system in flight at once, per process; the next gets 429."""
 
     @property
     def limits(self) -> Limits:
@@ -92,6 +98,9 @@ class Settings:
             stale_after=read.duration("BACKUP_STALE_AFTER", "36h"),
             log_format=read.choice("BACKUP_LOG_FORMAT", "text", LOG_FORMATS),
             trusted_proxies=read.networks("BACKUP_TRUSTED_PROXIES"),
+            body_idle_timeout=read.duration("BACKUP_BODY_IDLE_TIMEOUT", "60s"),
+            max_connections=read.integer("BACKUP_MAX_CONNECTIONS", "1000", minimum=1),
+            max_uploads_per_system=read.integer("BACKUP_MAX_UPLOADS_PER_SYSTEM", "2", minimum=1),
         )
 
 

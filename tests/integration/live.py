@@ -21,6 +21,7 @@ import uvicorn
 
 from app.asgi import create_app
 from app.composition import Overrides, build
+from app.guard import server_config
 from app.settings import Settings
 from domain.model import Backup, NewSystem, SystemIdentity
 
@@ -84,9 +85,8 @@ def object_files(settings: Settings) -> list[Path]:
 
 @contextmanager
 def live_server(settings: Settings, overrides: Overrides | None = None) -> Iterator[str]:
-    config = uvicorn.Config(
-        create_app(settings, overrides), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-    )
+    app = create_app(settings, overrides)
+    config = server_config(app, "127.0.0.1", 0, settings.max_connections, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -152,3 +152,12 @@ def test_tabs_and_utf8_in_x_filename_become_underscores(site: Site, filename: by
     assert status == 201
     assert "\t" not in document["data"]["filename"]
     assert "_" in document["data"]["filename"]
+
+
+def test_control_characters_in_a_header_are_400_in_the_envelope(site: Site) -> None:
+    auth = httpx.BasicAuth(*site.tenant.auth)._auth_header.encode()
+    head = f"POST {URL} HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n".encode()
+    answer = raw_request(site.url, head + b"Authorization: " + auth + b"\r\nX-Filename: a\x01b\r\n\r\n", read_all=True)
+    status, _, document = envelope(answer)
+    assert status == 400
+    assert document["code"] == 400

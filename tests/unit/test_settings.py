@@ -83,3 +83,29 @@ def test_trusted_proxies_are_addresses_or_networks() -> None:
 def test_a_bad_trusted_proxy_names_the_variable(value: str) -> None:
     with pytest.raises(SettingsError, match=r"^BACKUP_TRUSTED_PROXIES: '[^']+' is not an IP address or CIDR network"):
         Settings.from_env({"BACKUP_TRUSTED_PROXIES": value})
+
+
+def test_bounds_on_clients_default_to_spec_and_are_read() -> None:
+    defaults = Settings.from_env({})
+    assert defaults.body_idle_timeout == timedelta(seconds=60)
+    assert (defaults.max_connections, defaults.max_uploads_per_system) == (1000, 2)
+    settings = Settings.from_env(
+        {"BACKUP_BODY_IDLE_TIMEOUT": "5m", "BACKUP_MAX_CONNECTIONS": "50", "BACKUP_MAX_UPLOADS_PER_SYSTEM": "1"}
+    )
+    assert settings.body_idle_timeout == timedelta(minutes=5)
+    assert (settings.max_connections, settings.max_uploads_per_system) == (50, 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BACKUP_BODY_IDLE_TIMEOUT", "0s"),
+        ("BACKUP_BODY_IDLE_TIMEOUT", "60"),
+        ("BACKUP_MAX_CONNECTIONS", "0"),
+        ("BACKUP_MAX_UPLOADS_PER_SYSTEM", "0"),
+        ("BACKUP_MAX_UPLOADS_PER_SYSTEM", "two"),
+    ],
+)
+def test_a_bad_bound_names_its_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
