@@ -11,9 +11,9 @@ from pathlib import Path
 
 from domain.durations import parse_duration
 from domain.model import Limits
-from domain.sizes import format_size, parse_size
+from domain.sizes import parse_size
 
-__all__ = ["Settings", "SettingsError", "format_size", "parse_size"]
+__all__ = ["Settings", "SettingsError", "parse_size"]
 
 _WHOLE = re.compile(r"[0-9]+")
 _TRUE = {"1", "true", "yes", "on"}

@@ -1,4 +1,4 @@
-"""Domain errors. The HTTP edge maps each to a status; the CLI to an exit code."""
+"""Domain errors. The HTTP edge maps each to a status (adapters/http/errors.py); the CLI to an exit code."""
 
 from __future__ import annotations
 
@@ -26,8 +26,6 @@ class Conflict(DomainError):
 class InvalidInput(DomainError):
     """A value failed validation: `key` names the field, `value` what was sent."""
 
-    status = 400
-
     def __init__(self, key: str, message: str, value: str = "", details: dict[str, int] | None = None) -> None:
         super().__init__(f"{key}: {message}")
         self.key = key
@@ -39,22 +37,16 @@ class InvalidInput(DomainError):
 class TooLarge(InvalidInput):
     """A size cap or the organization's quota refuses the upload."""
 
-    status = 413
-
 
 class KeyInFlight(InvalidInput):
-    """An upload with the same `Idempotency-Key` is still under way (409, before the body is read)."""
-
-    status = 409
+    """An upload with the same `Idempotency-Key` is still under way (refused before the body is read)."""
 
     def __init__(self, key: str) -> None:
         super().__init__("Idempotency-Key", "an upload with this key is in progress", key)
 
 
 class KeyReused(InvalidInput):
-    """The `Idempotency-Key` was used within 24 h for another body (422)."""
-
-    status = 422
+    """The `Idempotency-Key` was used within 24 h for another body."""
 
     def __init__(self, key: str) -> None:
         super().__init__("Idempotency-Key", "this key was used for another body", key)

@@ -34,7 +34,7 @@ class IngestResult:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IngestBackup:
-    """Follows the ingest protocol of ARCHITECTURE.md: header checks, rate limit, advisory quota,
+    """The ingest protocol (step by step in docs/architecture.md): header checks, rate limit, advisory quota,
     intent row (a key in flight is refused here, before the body is read), sniff, stream, digest
     check, one atomic commit that also settles duplicates and replays, then erase what it dropped."""
 

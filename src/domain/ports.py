@@ -182,8 +182,6 @@ class ObjectStore(Protocol):
         """Deleting an absent key is a no-op."""
         ...
 
-    async def head(self, key: str) -> StoredObject | None: ...
-
     async def get(self, key: str, start: int = 0, end: int | None = None) -> ObjectRead:
         """Open bytes `start` to `end` (exclusive; None: to the end) for streaming; the caller keeps the
         range inside the object. Raises ObjectMissing when there is no such object."""

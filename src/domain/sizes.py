@@ -30,11 +30,3 @@ def check_quota(quota_bytes: int | None) -> int | None:
     if quota_bytes is not None and not 0 <= quota_bytes <= MAX_BYTES:
         raise InvalidInput("quota_bytes", f"must be null, 0 (no quota) or up to {MAX_BYTES} bytes", str(quota_bytes))
     return quota_bytes
-
-
-def format_size(size: int) -> str:
-    """The largest IEC unit that divides `size` exactly, else bytes."""
-    for unit, factor in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if size and size % factor == 0:
-            return f"{size // factor}{unit}"
-    return f"{size}B"

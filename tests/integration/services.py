@@ -1,4 +1,4 @@
-"""PostgreSQL, Redis and S3 for the integration tests, found in this order (ARCHITECTURE.md, Testing):
+"""PostgreSQL, Redis and S3 for the integration tests, found in this order:
 
 1. explicit URLs from the environment: `BACKUP_TEST_DATABASE_URL`, `BACKUP_TEST_REDIS_URL`,
    `BACKUP_TEST_S3_ENDPOINT` (+ `BACKUP_TEST_S3_BUCKET`, credentials from `AWS_ACCESS_KEY_ID` /
@@ -97,18 +97,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def wait_for_port(host: str, port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection((host, port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -89,6 +89,3 @@ class World:
 
     async def object_keys(self) -> list[str]:
         return sorted([o.key async for o in self.objects.list("")])
-
-    def stored_ids(self, rows: Iterable[object]) -> list[str]:
-        return sorted(getattr(r, "id") for r in rows)  # noqa: B009

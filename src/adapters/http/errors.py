@@ -17,9 +17,12 @@ from domain.errors import (
     DomainError,
     Forbidden,
     InvalidInput,
+    KeyInFlight,
+    KeyReused,
     NotFound,
     RangeNotSatisfiable,
     RateLimited,
+    TooLarge,
     Unauthenticated,
     Unavailable,
 )
@@ -37,7 +40,12 @@ _SIMPLE: dict[type[DomainError], tuple[int, str]] = {
 }
 
 
-_VALIDATION_MESSAGES = {413: "payload too large", 409: "upload in progress", 422: "idempotency key reused"}
+# Invalid input is 400 "validation failed" unless one of these more specific kinds says otherwise.
+_INVALID: dict[type[InvalidInput], tuple[int, str]] = {
+    TooLarge: (413, "payload too large"),
+    KeyInFlight: (409, "upload in progress"),
+    KeyReused: (422, "idempotency key reused"),
+}
 
 
 def envelope(status: int, message: str, data: Any = None, headers: dict[str, str] | None = None) -> Response[Envelope]:
@@ -50,8 +58,10 @@ def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[En
         return envelope(401, "invalid credentials", {}, {"WWW-Authenticate": REALM})
     if isinstance(exc, InvalidInput):
         data = ValidationData(errors=[ErrorItem(exc.key, exc.message, exc.value)], details=exc.details)
-        message = _VALIDATION_MESSAGES.get(exc.status, "validation failed")
-        return envelope(exc.status, message, data)
+        for invalid, (status, message) in _INVALID.items():
+            if isinstance(exc, invalid):
+                return envelope(status, message, data)
+        return envelope(400, "validation failed", data)
     if isinstance(exc, RateLimited):
         seconds = exc.retry_after
         return envelope(429, "rate limit exceeded", {"retry_after_seconds": seconds}, {"Retry-After": str(seconds)})

@@ -136,15 +136,6 @@ class FileObjectStore:
         path = self._path(key)
         await _in_thread(lambda: path.unlink(missing_ok=True))
 
-    async def head(self, key: str) -> StoredObject | None:
-        try:
-            found = await _in_thread(self._path(key).stat)
-        except StoreUnavailable as exc:
-            if isinstance(exc.__cause__, FileNotFoundError | NotADirectoryError):
-                return None
-            raise
-        return StoredObject(key=key, size=found.st_size, modified=datetime.fromtimestamp(found.st_mtime, UTC))
-
     async def get(self, key: str, start: int = 0, end: int | None = None) -> ObjectRead:
         path = self._path(key)
         try:

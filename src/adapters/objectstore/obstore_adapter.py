@@ -94,13 +94,6 @@ class ObstoreObjectStore:
         except ObjectMissing:
             return
 
-    async def head(self, key: str) -> StoredObject | None:
-        try:
-            meta = await _guarded(lambda: obstore.head_async(self._store, key))
-        except ObjectMissing:
-            return None
-        return StoredObject(key=meta["path"], size=meta["size"], modified=meta["last_modified"])
-
     async def get(self, key: str, start: int = 0, end: int | None = None) -> ObjectRead:
         """Opens the object with one request; the bytes follow as the caller pulls them."""
         options: GetOptions = {}
