@@ -269,7 +269,7 @@ def test_an_operator_lists_downloads_and_deletes_a_systems_backups(tmp_path: Pat
 class FailingDeletes(ObstoreObjectStore):
     """The configured store, except that every delete fails."""
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, _key: str) -> None:
         raise StoreUnavailable("injected")
 
 

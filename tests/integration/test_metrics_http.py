@@ -152,7 +152,7 @@ class BrokenStore(ObstoreObjectStore):
 
 
 class CommitFails(SqlBackupCatalog):
-    async def commit_upload(self, backup: Backup, limits: Limits, now: datetime) -> Committed:
+    async def commit_upload(self, _backup: Backup, _limits: Limits, _now: datetime) -> Committed:
         raise CatalogUnavailable("injected: connection reset during commit")
 
 

@@ -73,9 +73,7 @@ def test_sigterm_lets_the_upload_in_flight_finish_and_refuses_new_ones(served: S
     assert [p.stat().st_size for p in object_files(served.settings)] == [len(body)]
 
 
-def test_an_upload_still_streaming_when_the_drain_ends_leaves_nothing(
-    served: Served, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_an_upload_still_streaming_when_the_drain_ends_leaves_nothing(served: Served) -> None:
     tenant = provision(served.settings)[0]
     host, port = served.url.removeprefix("http://").split(":")
     auth = httpx.BasicAuth(*tenant.auth)._auth_header

@@ -258,7 +258,7 @@ async def _locked_org(session: AsyncSession, org_id: str) -> OrganizationRow | N
     return await session.scalar(select(OrganizationRow).where(OrganizationRow.id == org_id).with_for_update())
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def _utc(value: datetime | str | None) -> datetime | None:
     """`max()` over the column loses its type on SQLite (a naive value or a string comes back)."""
     if value is None:
         return None

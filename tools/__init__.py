@@ -1,0 +1,1 @@
+"""Development tooling that lives with the code (not shipped)."""
