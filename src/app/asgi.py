@@ -13,6 +13,7 @@ from litestar import Litestar
 
 from adapters.http.api import create_litestar
 from adapters.http.console import ConsoleServices
+from adapters.http.gate import UploadGate
 from app.composition import Container, Overrides, build
 from app.settings import Settings
 from domain.errors import DomainError
@@ -58,6 +59,7 @@ def app_for(container: Container) -> Litestar:
         metrics_token=settings.metrics_token,
         lifespan=[lifespan],
         console=console_for(container, settings.admin_token),
+        gate=UploadGate(settings.body_idle_timeout.total_seconds(), settings.max_uploads_per_system),
     )
 
 

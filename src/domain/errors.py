@@ -90,6 +90,14 @@ class ClientGone(DomainError):
     """The client disconnected before the body was complete."""
 
 
+class BodyIdle(ClientGone):
+    """The client sent no byte of its body for `seconds`; the upload is abandoned as if it hung up."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"no body received for {seconds:g} s")
+        self.seconds = seconds
+
+
 class RangeNotSatisfiable(DomainError):
     """No byte of the requested range lies inside the object of `size` bytes."""
 

@@ -16,6 +16,7 @@ from adapters.http.backups import BACKUPS_PATH, upload_backup
 from adapters.http.console import ConsoleServices, console_router, console_templates
 from adapters.http.drain import Drain
 from adapters.http.errors import EXCEPTION_HANDLERS
+from adapters.http.gate import UploadGate
 from adapters.http.health import health, ready
 from adapters.http.observe import Observe
 from adapters.http.restore import delete_backup, download_backup, list_backups
@@ -29,9 +30,11 @@ def create_litestar(
     metrics_token: str | None = None,
     lifespan: Sequence[Callable[[Litestar], AbstractAsyncContextManager[Any]]] = (),
     console: ConsoleServices | None = None,
+    gate: UploadGate | None = None,
 ) -> Litestar:
     """The application; `app.state.drain` is the upload drain the server closes on SIGTERM.
-    `console`: the operator console's services, None to leave /console out (404)."""
+    `console`: the operator console's services, None to leave /console out (404). `gate`: the bounds
+    on uploads in flight and silent bodies (default: SPEC's defaults)."""
     drain = Drain()
     provided: dict[str, object] = {
         "directory": services.directory,
@@ -48,6 +51,7 @@ def create_litestar(
         "stale_systems": services.stale_systems,
         "metrics_token": metrics_token,
         "drain": drain,
+        "gate": gate or UploadGate(),
     }
     app = Litestar(
         route_handlers=[

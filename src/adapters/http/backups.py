@@ -11,6 +11,7 @@ from litestar.exceptions import InternalServerException
 from adapters.http.auth import authenticate
 from adapters.http.drain import Drain
 from adapters.http.dto import BackupOut, Envelope
+from adapters.http.gate import UploadGate
 from adapters.http.observe import exchange
 from adapters.http.services import Service
 from adapters.http.upload_headers import DIGEST_HEADERS, IDEMPOTENCY_KEY, expected_digests, idempotency_key, repr_digest
@@ -48,6 +49,7 @@ async def upload_backup(
     request: Request[Any, Any, Any],
     directory: Service[SystemDirectory],
     drain: Service[Drain],
+    gate: Service[UploadGate],
     ingest: Service[IngestBackup],
 ) -> Response[Envelope]:
     """Upload a GPG-encrypted configuration backup (the seed endpoint); the body is streamed.
@@ -60,14 +62,15 @@ async def upload_backup(
     upload = Upload(
         filename_header=_utf8(request.headers.get("x-filename")),
         declared_size=request.content_length,
-        body=_body(request),
+        body=gate.body(_body(request)),
         # The TCP peer, or the client a trusted proxy names (uvicorn's proxy headers, set up in app.serve).
         uploader_ip=request.client.host if request.client else None,
         idempotency_key=idempotency_key(request.headers.get(IDEMPOTENCY_KEY)),
         digests=expected_digests({name: request.headers.get(name) for name in DIGEST_HEADERS}),
     )
-    async with drain.admit():
-        result = await ingest(identity, upload)
+    with gate.admit(identity.system_key):
+        async with drain.admit():
+            result = await ingest(identity, upload)
     backup = result.backup
     headers = {"Location": f"{BACKUPS_PATH}/{backup.id}", "Repr-Digest": repr_digest(backup.sha256)}
     if result.outcome is Outcome.REPLAYED:

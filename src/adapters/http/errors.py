@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException
 from adapters.http.dto import Envelope, ErrorItem, ValidationData
 from adapters.http.observe import exchange
 from domain.errors import (
+    BodyIdle,
     ChecksumMismatch,
     ClientGone,
     Conflict,
@@ -73,6 +74,9 @@ def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[En
         return envelope(
             503, f"{exc.dependency} unavailable", unavailable, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
         )
+    if isinstance(exc, BodyIdle):
+        # The rest of the body is not worth reading: close the connection once this is sent.
+        return envelope(408, str(exc), None, {"Connection": "close"})
     for kind, (status, message) in _SIMPLE.items():
         if isinstance(exc, kind):
             return envelope(status, str(exc) or message, None)
