@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ import httpx
 import pytest
 
 from app.settings import Settings
-from tests.integration.live import object_files, provision, rows_by_state, serving, settings_for
+from tests.integration.live import object_files, provision, rows_by_state, serving, settings_for, wait_until
 from tests.unit.fakes import pgp
 
 URL = "/api/systems/backups"
@@ -28,6 +27,20 @@ def head(authorization: str, length: int) -> bytes:
     return (
         f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: {authorization}\r\nContent-Length: {length}\r\n\r\n".encode()
     )
+
+
+def uploads_in_flight(url: str) -> int:
+    """The server's own count of uploads being received (its `/metrics` gauge)."""
+    for line in httpx.get(url + "/metrics").text.splitlines():
+        if line.startswith("backup_collect_uploads_in_flight "):
+            return int(float(line.split()[1]))
+    raise AssertionError("no in-flight gauge in /metrics")
+
+
+def draining(url: str) -> bool:
+    """The server has taken the signal: it says so on /api/ready while it finishes what is in flight."""
+    answer = httpx.get(url + "/api/ready")
+    return answer.status_code == 503 and answer.json()["message"] == "shutting down"
 
 
 @dataclass
@@ -55,9 +68,9 @@ def test_sigterm_lets_the_upload_in_flight_finish_and_refuses_new_ones(served: S
             f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
         )
         slow.sendall(body[: 1024 * 1024])
-        time.sleep(0.5)  # the server is streaming it now
+        wait_until(lambda: uploads_in_flight(served.url) == 1)
         served.process.send_signal(signal.SIGTERM)
-        time.sleep(0.5)
+        wait_until(lambda: draining(served.url))
 
         refused = httpx.post(served.url + URL, content=pgp(100), auth=tenant.auth)
         assert refused.status_code == 503
@@ -82,9 +95,9 @@ def test_an_upload_still_streaming_when_the_drain_ends_leaves_nothing(served: Se
             f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\nContent-Length: 10000000\r\n\r\n".encode()
         )
         stuck.sendall(pgp(1024 * 1024))
-        time.sleep(0.5)
+        wait_until(lambda: uploads_in_flight(served.url) == 1)
         served.process.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
+        wait_until(lambda: draining(served.url))
         served.process.send_signal(signal.SIGINT)  # a second signal: stop now, without waiting for the drain
         answer = b""
         while chunk := stuck.recv(65536):
