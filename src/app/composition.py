@@ -114,8 +114,8 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
 
         maintenance = SqlMaintenanceCatalog(engine)
     objects = given.objects or _object_store(settings)
-    limiter = given.limiter or _rate_limiter(settings)
     clock = given.clock or SystemClock()
+    limiter = given.limiter or _rate_limiter(settings, clock)
     ids = given.ids or Uuid7Factory()
     limits = settings.limits
     return Container(
@@ -147,11 +147,11 @@ def _object_store(settings: Settings) -> ObjectStore:
     return objects_from_url(settings.storage_url)
 
 
-def _rate_limiter(settings: Settings) -> RateLimiter:
+def _rate_limiter(settings: Settings, clock: Clock) -> RateLimiter:
     from adapters.ratelimit.limits_adapter import LimitsRateLimiter
 
     return LimitsRateLimiter(
-        settings.rate_limit_storage_url, settings.rate_limit_per_minute, settings.rate_limit_per_hour
+        settings.rate_limit_storage_url, settings.rate_limit_per_minute, settings.rate_limit_per_hour, clock=clock
     )
 
 

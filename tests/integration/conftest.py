@@ -197,14 +197,13 @@ async def limiters(
     _patch_time(
         monkeypatch,
         fake,
-        "adapters.ratelimit.limits_adapter",
         "limits.aio.storage.memory",
         "limits.aio.storage.redis.coredis",
     )
     made: list[LimitsRateLimiter] = []
 
     def with_limits(per_minute: int, per_hour: int) -> RateLimiter:
-        made.append(LimitsRateLimiter(url, per_minute, per_hour))
+        made.append(LimitsRateLimiter(url, per_minute, per_hour, clock=fake.clock))
         return made[-1]
 
     yield Limiters(backend, with_limits, fake, key)

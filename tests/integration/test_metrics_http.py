@@ -14,6 +14,7 @@ from adapters.memory.clock import FrozenClock
 from adapters.objectstore.obstore_adapter import ObstoreObjectStore
 from adapters.objectstore.urls import store_from_url
 from adapters.ratelimit.limits_adapter import LimitsRateLimiter
+from adapters.runtime.clock import SystemClock
 from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine
 from app.composition import Overrides
 from app.settings import Settings
@@ -179,7 +180,7 @@ def test_a_rate_limit_storage_that_fails_open_is_counted(tmp_path: Path) -> None
     settings = settings_for(tmp_path)
     tenant = provision(settings)[0]
     # Nothing listens on port 9: every acquire fails, and the upload goes ahead unlimited.
-    overrides = Overrides(limiter=LimitsRateLimiter("redis://127.0.0.1:9/0", 6, 60))
+    overrides = Overrides(limiter=LimitsRateLimiter("redis://127.0.0.1:9/0", 6, 60, clock=SystemClock()))
     with live_server(settings, overrides) as server, client(server, tenant) as http:
         assert http.post(URL, content=pgp(1000)).status_code == 201
         samples = scrape(server)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.ratelimit import limits_adapter
 from adapters.ratelimit.limits_adapter import LimitsRateLimiter
+from adapters.runtime.clock import SystemClock
 from domain.ports import Allowed, Denied
 from tests.integration.live import client, live_server, provision, settings_for, stored
 from tests.integration.services import RedisService
@@ -31,7 +31,10 @@ def silent_redis() -> Iterator[str]:
 
 
 async def test_replicas_share_the_windows(redis: RedisService) -> None:
-    one, two = LimitsRateLimiter(redis.url, 6, 60), LimitsRateLimiter(redis.url, 6, 60)
+    one, two = (
+        LimitsRateLimiter(redis.url, 6, 60, clock=SystemClock()),
+        LimitsRateLimiter(redis.url, 6, 60, clock=SystemClock()),
+    )
     key = redis.key()
     try:
         for limiter in (one, two, one, two, one, two):
@@ -48,12 +51,11 @@ async def test_replicas_share_the_windows(redis: RedisService) -> None:
 
 @pytest.mark.parametrize("where", ["refused", "silent"])
 async def test_an_unreachable_redis_lets_uploads_through_with_a_warning(
-    where: str, silent_redis: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    where: str, silent_redis: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(limits_adapter, "REDIS_TIMEOUT_S", 0.25)
     url = silent_redis if where == "silent" else "redis://127.0.0.1:1/0"
     attempts = 3
-    limiter = LimitsRateLimiter(url, 1, 1)
+    limiter = LimitsRateLimiter(url, 1, 1, clock=SystemClock(), timeout=0.25)
     started = time.monotonic()
     try:
         with caplog.at_level(logging.WARNING, logger=LOGGER):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import time
 from typing import Any
 
 import coredis
@@ -14,7 +13,7 @@ from limits.aio.storage import MovingWindowSupport
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
-from domain.ports import Allowed, Denied
+from domain.ports import Allowed, Clock, Denied
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +35,15 @@ class LimitsRateLimiter:
     database). SPEC keeps 503 for the object store and the database.
     """
 
-    def __init__(self, storage_url: str, per_minute: int, per_hour: int) -> None:
+    def __init__(
+        self, storage_url: str, per_minute: int, per_hour: int, *, clock: Clock, timeout: float = REDIS_TIMEOUT_S
+    ) -> None:
         """Args:
         storage_url: `memory://` (this process only) or `redis://host:port/db` (shared).
         per_minute: Uploads allowed per system in any 60 s; 0 disables the window.
         per_hour: Uploads allowed per system in any 3600 s; 0 disables the window.
+        clock: The time Retry-After counts from (the windows themselves run on `limits`' own clock).
+        timeout: Seconds a Redis connect or reply may take; an acquire gives up after twice that.
 
         Raises:
             ValueError: The URL names no storage with moving windows.
@@ -50,9 +53,7 @@ class LimitsRateLimiter:
         plain = storage_url.removeprefix("async+")
         if plain.startswith(("redis://", "rediss://")):
             # Our own pool: bounded timeouts, and something to disconnect in `aclose`.
-            self._pool = coredis.ConnectionPool.from_url(
-                plain, connect_timeout=REDIS_TIMEOUT_S, stream_timeout=REDIS_TIMEOUT_S
-            )
+            self._pool = coredis.ConnectionPool.from_url(plain, connect_timeout=timeout, stream_timeout=timeout)
             options["connection_pool"] = self._pool
         storage = storage_from_string(f"async+{plain}", **options)
         if not isinstance(storage, MovingWindowSupport):
@@ -65,6 +66,8 @@ class LimitsRateLimiter:
             self._items.append(RateLimitItemPerHour(per_hour))
         # Within one process, test-then-hit must not interleave.
         self._lock = asyncio.Lock()
+        self._clock = clock
+        self._timeout = timeout
         self.storage_failures = 0
 
     async def acquire(self, system_key: str) -> Allowed | Denied:
@@ -72,7 +75,7 @@ class LimitsRateLimiter:
         if not self._items:
             return Allowed()
         try:
-            async with self._lock, asyncio.timeout(2 * REDIS_TIMEOUT_S):
+            async with self._lock, asyncio.timeout(2 * self._timeout):
                 return await self._acquire(system_key)
         except asyncio.CancelledError:
             raise
@@ -96,7 +99,7 @@ class LimitsRateLimiter:
         return Denied(await self._retry_after(full, system_key))
 
     async def _retry_after(self, full: list[RateLimitItem], system_key: str) -> int:
-        now = time.time()
+        now = self._clock.now().timestamp()
         waits = []
         for item in full:
             reset = (await self._limiter.get_window_stats(item, system_key)).reset_time
