@@ -77,6 +77,7 @@ def test_a_download_gives_the_bytes_that_were_uploaded(signed_in: Browser, fleet
     signed_in.get(fleet.url + "/console/systems/gx-edge-1")
     newest = signed_in.find_element(By.CSS_SELECTOR, "tr[data-backup]")
     sha256 = newest.find_element(By.CSS_SELECTOR, "code.sha").text
+    assert newest.find_element(By.CSS_SELECTOR, "td.uploader").text == "127.0.0.1"
     filename = newest.find_element(By.TAG_NAME, "td").find_element(By.XPATH, "../td[2]").text.splitlines()[0]
     newest.find_element(By.LINK_TEXT, "Download").click()
     target = downloads / f"{filename}.gpg"
