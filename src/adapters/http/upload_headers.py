@@ -21,13 +21,15 @@ _BYTES = re.compile(r":([A-Za-z0-9+/]*={0,2}):")
 
 def idempotency_key(header: str | None) -> str | None:
     """The key: an sf-string (`"..."`, draft-ietf-httpapi-idempotency-key-header) or a bare token, 1-255
-    visible ASCII characters either way. Raises InvalidInput (400, key Idempotency-Key) otherwise."""
+    visible ASCII characters either way (a value opening with `"` must be a whole sf-string). Raises
+    InvalidInput (400, key Idempotency-Key) otherwise."""
     if header is None:
         return None
     value = header.strip(" \t")
     quoted = _STRING.fullmatch(value)
     key = re.sub(r"\\(.)", r"\1", quoted.group(1)) if quoted else value
-    if not (quoted or _TOKEN.fullmatch(value)) or not 1 <= len(key) <= 255:
+    bare = not value.startswith('"') and _TOKEN.fullmatch(value)
+    if not (quoted or bare) or not 1 <= len(key) <= 255:
         raise InvalidInput(IDEMPOTENCY_KEY, "must be a string of 1-255 visible ASCII characters", header[:300])
     return key
 
