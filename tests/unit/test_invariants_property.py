@@ -50,7 +50,8 @@ class Model:
         return backup_id
 
 
-upload_step = st.tuples(st.just("upload"), st.integers(0, 2), st.integers(1, 260))
+# At least 8 bytes: each body carries its step number, so no two are equal (equal bodies are duplicates).
+upload_step = st.tuples(st.just("upload"), st.integers(0, 2), st.integers(8, 260))
 cap_step = st.tuples(st.just("caps"), st.integers(1, 4), st.integers(200, 700))
 delete_step = st.tuples(st.just("delete"), st.integers(0, 2), st.integers(0, 9))
 
@@ -59,6 +60,11 @@ delete_step = st.tuples(st.just("delete"), st.integers(0, 2), st.integers(0, 9))
 @given(st.lists(st.one_of(upload_step, upload_step, upload_step, cap_step, delete_step), min_size=1, max_size=40))
 def test_invariants_hold_and_retention_prunes_exactly_the_oldest(steps: list[tuple[str, int, int]]) -> None:
     asyncio.run(_play(steps))
+
+
+def distinct(size: int, step: int) -> bytes:
+    """An OpenPGP-looking body of `size` bytes no other step sends."""
+    return pgp(size)[:1] + step.to_bytes(7, "big") + bytes(size - 8)
 
 
 async def _play(steps: list[tuple[str, int, int]]) -> None:
@@ -74,7 +80,7 @@ async def _play(steps: list[tuple[str, int, int]]) -> None:
     model = Model(limits)
     ingest = world.ingest
     access = BackupAccess(catalog=world.catalog, objects=world.objects, limits=limits)
-    for kind, a, b in steps:
+    for step, (kind, a, b) in enumerate(steps):
         if kind == "caps":
             limits = replace(limits, max_per_system=a, max_size_per_system=b)
             model.limits = limits
@@ -87,7 +93,7 @@ async def _play(steps: list[tuple[str, int, int]]) -> None:
                 await access.delete(who, doomed)
         else:
             try:
-                backup_id: str | None = (await ingest(who, upload(pgp(b)))).backup.id
+                backup_id: str | None = (await ingest(who, upload(distinct(b, step)))).backup.id
             except (TooLarge, RateLimited):
                 backup_id = None
             assert (backup_id is not None) == model.upload(who.system_id, backup_id or "", b)
