@@ -35,13 +35,16 @@ def test_the_session_cookie_is_secure_over_serve_tls(tmp_path: Path) -> None:
     cert, key = self_signed(tmp_path)
     trust = ssl.create_default_context(cafile=str(cert))
     options = ("--tls-cert", str(cert), "--tls-key", str(key))
-    with serving(environment(tmp_path, admin_token=TOKEN), tmp_path / "serve.log", *options, trust=trust) as served:
-        with httpx.Client(base_url=served.url, verify=trust, timeout=30) as https:
-            cookie = session_cookie(https)
-            assert "secure" in cookie.split("; ")
-            assert "httponly" in cookie.split("; ")
-            assert "samesite=strict" in cookie.split("; ")
-            assert https.get("/console").status_code == 200, "the jar sends a Secure cookie back over TLS"
+    env = environment(tmp_path, admin_token=TOKEN)
+    with (
+        serving(env, tmp_path / "serve.log", *options, trust=trust) as served,
+        httpx.Client(base_url=served.url, verify=trust, timeout=30) as https,
+    ):
+        cookie = session_cookie(https)
+        assert "secure" in cookie.split("; ")
+        assert "httponly" in cookie.split("; ")
+        assert "samesite=strict" in cookie.split("; ")
+        assert https.get("/console").status_code == 200, "the jar sends a Secure cookie back over TLS"
 
 
 def test_behind_a_trusted_tls_proxy_the_cookie_is_secure_and_over_plain_http_it_is_not(tmp_path: Path) -> None:
