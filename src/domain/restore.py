@@ -85,6 +85,19 @@ class BackupAccess:
             raise StoreUnavailable(f"object {backup.object_key} has {read.size} bytes, the catalog {backup.size}")
         return Download(backup=backup, span=span, chunks=read.chunks)
 
+    async def peek(self, backup: Backup, wanted: RangeRequest | None = None) -> ByteSpan:
+        """What `open` would send, without reading a byte (an HTTP `HEAD`).
+
+        Raises:
+            NotFound: The object is gone.
+            RangeNotSatisfiable: The range lies outside the backup.
+        """
+        opened = await self.open(backup, wanted)
+        close = getattr(opened.chunks, "aclose", None)
+        if close is not None:
+            await close()
+        return opened.span
+
     async def fetch(self, who: SystemIdentity, backup_id: str, wanted: RangeRequest | None = None) -> Download:
         """`get` then `open`."""
         return await self.open(await self.get(who, backup_id), wanted)

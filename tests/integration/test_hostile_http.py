@@ -161,3 +161,30 @@ def test_control_characters_in_a_header_are_400_in_the_envelope(site: Site) -> N
     status, _, document = envelope(answer)
     assert status == 400
     assert document["code"] == 400
+
+
+@pytest.mark.parametrize("admin", [False, True])
+@pytest.mark.parametrize("range_header", [None, "bytes=10-19", "bytes=5000-"])
+def test_head_on_a_download_answers_as_get_without_the_body(site: Site, admin: bool, range_header: str | None) -> None:
+    if admin:
+        path = f"/api/admin/systems/{site.tenant.key}/backups/{site.backup_id}"
+        options: dict[str, Any] = {"headers": {"Authorization": f"Bearer {TOKEN}"}}
+    else:
+        path = f"{URL}/{site.backup_id}"
+        options = {"headers": {}, "auth": site.tenant.auth}
+    if range_header:
+        options["headers"]["Range"] = range_header
+    got = httpx.get(site.url + path, timeout=30, **options)
+    head = httpx.head(site.url + path, timeout=30, **options)
+    assert head.status_code == got.status_code
+    assert head.content == b""
+    skip = {"date", "x-request-id"} | ({"content-length"} if got.status_code == 416 else set())
+    assert {k: v for k, v in head.headers.items() if k not in skip} == {
+        k: v for k, v in got.headers.items() if k not in skip
+    }
+
+
+def test_head_on_an_unknown_backup_is_404_and_without_credentials_401(site: Site) -> None:
+    missing = "01900000-0000-7000-8000-000000000000.tar.gz"
+    assert httpx.head(f"{site.url}{URL}/{missing}", auth=site.tenant.auth).status_code == 404
+    assert httpx.head(f"{site.url}{URL}/{site.backup_id}").status_code == 401

@@ -9,7 +9,7 @@ import hmac
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, Router, delete, get, patch, post
+from litestar import HttpMethod, Request, Response, Router, delete, get, patch, post, route
 from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException
 from litestar.handlers.base import BaseRouteHandler
@@ -165,7 +165,7 @@ async def list_system_backups(
     return ok((await operator_access.listing(who)).backups)
 
 
-@get("/systems/{system_key:str}/backups/{backup_id:str}")
+@route("/systems/{system_key:str}/backups/{backup_id:str}", http_method=[HttpMethod.GET, HttpMethod.HEAD])
 async def download_system_backup(
     system_key: FromPath[str],
     backup_id: FromPath[str],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 from litestar import Request
@@ -51,14 +52,23 @@ def range_request(header: str | None, if_range: str | None, backup: Backup) -> R
     return RangeRequest(first=first, last=last)
 
 
+async def _nothing() -> AsyncIterator[bytes]:
+    empty: tuple[bytes, ...] = ()
+    for chunk in empty:
+        yield chunk
+
+
 async def download(
     access: BackupAccess, who: SystemIdentity, backup_id: str, request: Request[Any, Any, Any]
 ) -> Stream:
     """Stream one backup, or the range asked for; errors surface before the first byte is sent."""
     backup = await access.get(who, backup_id)
     wanted = range_request(request.headers.get("range"), request.headers.get("if-range"), backup)
-    opened = await access.open(backup, wanted)
-    span = opened.span
+    if request.method == "HEAD":  # as GET, without reading or sending a byte of the body
+        span, chunks = await access.peek(backup, wanted), _nothing()
+    else:
+        opened = await access.open(backup, wanted)
+        span, chunks = opened.span, opened.chunks
     digest = base64.b64encode(bytes.fromhex(backup.sha256)).decode()
     headers = {
         "Content-Disposition": f'attachment; filename="{download_name(backup.filename, backup.envelope)}"',
@@ -74,7 +84,7 @@ async def download(
     if wanted is not None:
         headers["Content-Range"] = f"bytes {span.start}-{span.end - 1}/{span.size}"
     return Stream(
-        opened.chunks,
+        chunks,
         status_code=200 if wanted is None else 206,
         media_type="application/octet-stream",
         headers=headers,

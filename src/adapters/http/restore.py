@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, delete, get
+from litestar import HttpMethod, Request, delete, get, route
 from litestar.params import FromPath
 from litestar.response import Stream
 
@@ -28,7 +28,7 @@ async def list_backups(
     return Envelope(code=200, message="ok", data=plain(listing))
 
 
-@get(f"{BACKUPS_PATH}/{{backup_id:str}}")
+@route(f"{BACKUPS_PATH}/{{backup_id:str}}", http_method=[HttpMethod.GET, HttpMethod.HEAD])
 async def download_backup(
     backup_id: FromPath[str],
     request: Request[Any, Any, Any],
