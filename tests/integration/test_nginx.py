@@ -19,6 +19,7 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +31,7 @@ import pytest
 from app.settings import Settings
 from tests.integration.certificates import self_signed
 from tests.integration.live import Tenant, provision, start_serve
-from tests.integration.services import RUN, S3Service, free_port, missing, wait_for_port
+from tests.integration.services import RUN, S3Service, free_port, missing
 from tests.unit.fakes import pgp
 
 SITE = Path(__file__).resolve().parents[2] / "deploy/nginx-backup-collect.conf"
@@ -122,7 +123,7 @@ http {{
         with (prefix / "stderr.log").open("wb") as out:
             process = subprocess.Popen(command, stdout=out, stderr=out, **_unprivileged(as_root))
         try:
-            wait_for_port("127.0.0.1", https_port, timeout=15)
+            _wait_listening(process, https_port, prefix)
             yield Nginx(f"https://127.0.0.1:{https_port}", prefix, ssl.create_default_context(cafile=str(cert)))
         finally:
             process.terminate()
@@ -133,6 +134,19 @@ http {{
                 process.wait()
     finally:
         shutil.rmtree(prefix, ignore_errors=True)
+
+
+def _wait_listening(process: subprocess.Popen[bytes], port: int, prefix: Path) -> None:
+    """Until nginx accepts connections on `port`; fails at once if it exits, or after 15 s."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"nginx did not start:\n{(prefix / 'error.log').read_text()}") from None
+            time.sleep(0.02)
 
 
 def _uid(name: str) -> int:
