@@ -9,8 +9,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.integration.certificates import self_signed
 from tests.integration.live import serving
-from tests.integration.test_serve_tls_and_proxies import PROXY, environment, self_signed
+from tests.integration.test_serve_tls_and_proxies import PROXY, environment
 
 TOKEN = "console-tls-token-7d2e"
 
