@@ -6,7 +6,7 @@ Every route is a thin call of the same use case the CLI calls, and answers the C
 from __future__ import annotations
 
 import hmac
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import HttpMethod, Request, Response, Router, delete, get, patch, post, route
@@ -17,16 +17,19 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Stream
 
 from adapters.http.download import download
-from adapters.http.dto import Envelope
+from adapters.http.dto import Deleted, Envelope
+from adapters.http.openapi import Documented, DownloadOperation, errors
 from adapters.http.services import Service
-from adapters.shapes import plain
-from domain.destroy import DestroySystem
+from adapters.shapes import OperatorBackupOut, plain
+from domain.destroy import Destroyed, DestroySystem
 from domain.errors import InvalidInput
-from domain.organizations import OrgAdmin
-from domain.registry import Registry
+from domain.model import NewSystem, Organization
+from domain.organizations import OrgAdmin, OrgDetail, OrgSummary
+from domain.registry import Registry, RotatedSecret, Suspension
 from domain.restore import BackupAccess
-from domain.systems import SystemAdmin
+from domain.systems import StaleSystem, SystemAdmin, SystemDetail, SystemSummary
 
+T = TypeVar("T")
 ADMIN_PATH = "/api/admin"
 BEARER_CHALLENGE = 'Bearer realm="backup-collect admin"'
 # Every admin body is a few small fields; anything bigger is refused (413) before it is read whole.
@@ -83,89 +86,119 @@ def bearer_guard(token: str | None) -> Any:
     return guard
 
 
-def ok(data: Any, message: str = "ok", status: int = 200) -> Response[Envelope]:
+def ok(data: T, message: str = "ok", status: int = 200) -> Response[Envelope[T]]:
+    """`data` in the envelope, as the CLI's JSON (its declared type is what the OpenAPI document shows)."""
     return Response(Envelope(code=status, message=message, data=plain(data, operator=True)), status_code=status)
 
 
-@post("/orgs", status_code=201)
-async def create_org(data: JSONBody[OrgIn], registry: Service[Registry]) -> Response[Envelope]:
+@post("/orgs", status_code=201, operation_class=Documented, responses=errors(400, 401, 413, 503))
+async def create_org(data: JSONBody[OrgIn], registry: Service[Registry]) -> Response[Envelope[Organization]]:
     """Create an organization: `{"id", "name", "quota_bytes"}`."""
     return ok(await registry.create_org(data.name, data.quota_bytes), "organization created", 201)
 
 
-@get("/orgs")
-async def list_orgs(orgs: Service[OrgAdmin]) -> Response[Envelope]:
+@get("/orgs", operation_class=Documented, responses=errors(401, 503))
+async def list_orgs(orgs: Service[OrgAdmin]) -> Response[Envelope[list[OrgSummary]]]:
     """Every organization with its usage and number of systems."""
     return ok(await orgs.list_orgs())
 
 
-@get("/orgs/{org_id:str}")
-async def show_org(org_id: FromPath[str], orgs: Service[OrgAdmin]) -> Response[Envelope]:
+@get("/orgs/{org_id:str}", operation_class=Documented, responses=errors(400, 401, 404, 503))
+async def show_org(org_id: FromPath[str], orgs: Service[OrgAdmin]) -> Response[Envelope[OrgDetail]]:
     """One organization with the quota that applies to it."""
     return ok(await orgs.show(org_id))
 
 
-@patch("/orgs/{org_id:str}")
-async def set_org_quota(org_id: FromPath[str], data: JSONBody[QuotaIn], orgs: Service[OrgAdmin]) -> Response[Envelope]:
+@patch("/orgs/{org_id:str}", operation_class=Documented, responses=errors(400, 401, 404, 413, 503))
+async def set_org_quota(
+    org_id: FromPath[str], data: JSONBody[QuotaIn], orgs: Service[OrgAdmin]
+) -> Response[Envelope[OrgDetail]]:
     """Set the organization's own quota (`0` none, `null` the default)."""
     return ok(await orgs.set_quota(org_id, data.quota_bytes), "quota set")
 
 
-@post("/orgs/{org_id:str}/systems", status_code=201)
+@post(
+    "/orgs/{org_id:str}/systems",
+    status_code=201,
+    operation_class=Documented,
+    responses=errors(400, 401, 404, 409, 413, 503),
+)
 async def create_system(
     org_id: FromPath[str], request: Request[Any, Any, Any], registry: Service[Registry]
-) -> Response[Envelope]:
+) -> Response[Envelope[NewSystem]]:
     """Create a system; its secret is in this answer and nowhere else, ever. The body may be omitted."""
     data = decode_optional(await request.body(), SystemIn)
     return ok(await registry.create_system(org_id, data.system_key), "system created", 201)
 
 
-@get("/systems")
-async def list_systems(systems: Service[SystemAdmin], org: FromQuery[str | None] = None) -> Response[Envelope]:
+@get("/systems", operation_class=Documented, responses=errors(400, 401, 404, 503))
+async def list_systems(
+    systems: Service[SystemAdmin], org: FromQuery[str | None] = None
+) -> Response[Envelope[list[SystemSummary]]]:
     """Every system, or those of organization `org`."""
     return ok(await systems.list_systems(org or None))
 
 
-@get("/systems/{system_key:str}")
-async def show_system(system_key: FromPath[str], systems: Service[SystemAdmin]) -> Response[Envelope]:
+@get("/systems/{system_key:str}", operation_class=Documented, responses=errors(400, 401, 404, 503))
+async def show_system(system_key: FromPath[str], systems: Service[SystemAdmin]) -> Response[Envelope[SystemDetail]]:
     """One system with its caps."""
     return ok(await systems.show(system_key))
 
 
-@post("/systems/{system_key:str}/rotate-secret", status_code=200)
-async def rotate_secret(system_key: FromPath[str], registry: Service[Registry]) -> Response[Envelope]:
+@post(
+    "/systems/{system_key:str}/rotate-secret",
+    status_code=200,
+    operation_class=Documented,
+    responses=errors(400, 401, 404, 503),
+)
+async def rotate_secret(system_key: FromPath[str], registry: Service[Registry]) -> Response[Envelope[RotatedSecret]]:
     """A new secret, shown once; the old one fails from now on."""
     return ok(await registry.rotate_secret(system_key), "secret rotated")
 
 
-@post("/systems/{system_key:str}/suspend", status_code=200)
-async def suspend_system(system_key: FromPath[str], registry: Service[Registry]) -> Response[Envelope]:
+@post(
+    "/systems/{system_key:str}/suspend",
+    status_code=200,
+    operation_class=Documented,
+    responses=errors(400, 401, 404, 503),
+)
+async def suspend_system(system_key: FromPath[str], registry: Service[Registry]) -> Response[Envelope[Suspension]]:
     """A suspended system gets 401."""
     return ok(await registry.set_suspended(system_key, True), "system suspended")
 
 
-@post("/systems/{system_key:str}/resume", status_code=200)
-async def resume_system(system_key: FromPath[str], registry: Service[Registry]) -> Response[Envelope]:
+@post(
+    "/systems/{system_key:str}/resume",
+    status_code=200,
+    operation_class=Documented,
+    responses=errors(400, 401, 404, 503),
+)
+async def resume_system(system_key: FromPath[str], registry: Service[Registry]) -> Response[Envelope[Suspension]]:
     """Let a suspended system authenticate again."""
     return ok(await registry.set_suspended(system_key, False), "system resumed")
 
 
-@delete("/systems/{system_key:str}", status_code=200)
-async def destroy_system(system_key: FromPath[str], destroy: Service[DestroySystem]) -> Response[Envelope]:
+@delete("/systems/{system_key:str}", status_code=200, operation_class=Documented, responses=errors(400, 401, 404, 503))
+async def destroy_system(system_key: FromPath[str], destroy: Service[DestroySystem]) -> Response[Envelope[Destroyed]]:
     """Erase every object of the system, then its rows; the DELETE is the confirmation."""
     return ok(await destroy(system_key), "system destroyed")
 
 
-@get("/systems/{system_key:str}/backups")
+@get("/systems/{system_key:str}/backups", operation_class=Documented, responses=errors(400, 401, 404, 503))
 async def list_system_backups(
     system_key: FromPath[str], systems: Service[SystemAdmin], operator_access: Service[BackupAccess]
-) -> Response[Envelope]:
-    """The system's backups, newest first."""
+) -> Response[Envelope[list[OperatorBackupOut]]]:
+    """The system's backups, newest first, with the operator's audit fields."""
     who = await systems.identity(system_key)
-    return ok((await operator_access.listing(who)).backups)
+    return ok([OperatorBackupOut.of(b) for b in (await operator_access.listing(who)).backups])
 
 
-@route("/systems/{system_key:str}/backups/{backup_id:str}", http_method=[HttpMethod.GET, HttpMethod.HEAD])
+@route(
+    "/systems/{system_key:str}/backups/{backup_id:str}",
+    http_method=[HttpMethod.GET, HttpMethod.HEAD],
+    operation_class=DownloadOperation,
+    responses=errors(400, 401, 404, 416, 500, 503),
+)
 async def download_system_backup(
     system_key: FromPath[str],
     backup_id: FromPath[str],
@@ -178,21 +211,28 @@ async def download_system_backup(
     return await download(operator_access, who, backup_id, request)
 
 
-@delete("/systems/{system_key:str}/backups/{backup_id:str}", status_code=200)
+@delete(
+    "/systems/{system_key:str}/backups/{backup_id:str}",
+    status_code=200,
+    operation_class=Documented,
+    responses=errors(400, 401, 404, 503),
+)
 async def delete_system_backup(
     system_key: FromPath[str],
     backup_id: FromPath[str],
     systems: Service[SystemAdmin],
     operator_access: Service[BackupAccess],
-) -> Response[Envelope]:
+) -> Response[Envelope[Deleted]]:
     """Delete one backup (append-only mode binds appliances, not operators)."""
     who = await systems.identity(system_key)
     deleted = await operator_access.delete(who, backup_id)
-    return ok({"id": deleted.id}, "backup deleted")
+    return ok(Deleted(id=deleted.id), "backup deleted")
 
 
-@get("/stale")
-async def stale_systems(older_than: FromQuery[str], systems: Service[SystemAdmin]) -> Response[Envelope]:
+@get("/stale", operation_class=Documented, responses=errors(400, 401, 503))
+async def stale_systems(
+    older_than: FromQuery[str], systems: Service[SystemAdmin]
+) -> Response[Envelope[list[StaleSystem]]]:
     """Systems whose newest backup is older than `older_than` (`90m`, `36h`, `2d`), or that never uploaded."""
     return ok(await systems.stale(older_than))
 

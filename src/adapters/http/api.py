@@ -8,8 +8,6 @@ from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
-from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
 
 from adapters.http.admin import admin_router
 from adapters.http.backups import BACKUPS_PATH, upload_backup
@@ -19,8 +17,9 @@ from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.gate import UploadGate
 from adapters.http.health import health, ready
 from adapters.http.observe import Observe
+from adapters.http.openapi import docs_assets, openapi_config
 from adapters.http.restore import delete_backup, download_backup, list_backups
-from adapters.http.scrape import metrics
+from adapters.http.scrape import metrics_route
 from adapters.http.services import ApiServices
 
 
@@ -61,8 +60,10 @@ def create_litestar(
             delete_backup,
             health,
             ready,
-            metrics,
-            admin_router(admin_token),
+            metrics_route(metrics_token is not None),
+            docs_assets(),
+            # Off (404 for everything, and out of the OpenAPI document) unless a token is configured.
+            *([admin_router(admin_token)] if admin_token is not None else []),
             *([console_router(console)] if console is not None else []),
         ],
         template_config=console_templates(),
@@ -71,17 +72,7 @@ def create_litestar(
         lifespan=list(lifespan),
         # Logging is the process's business (app.logs), not the framework's: no handlers of its own.
         logging_config=None,
-        openapi_config=OpenAPIConfig(
-            title="backup-collect",
-            version="0.1.0",
-            path="/api/schema",
-            components=Components(
-                security_schemes={
-                    "basic": SecurityScheme(type="http", scheme="basic"),
-                    "bearer": SecurityScheme(type="http", scheme="bearer", description="BACKUP_ADMIN_TOKEN"),
-                }
-            ),
-        ),
+        openapi_config=openapi_config(metrics_token is not None),
     )
     # Around the router and its exception handling, so every request is seen, unknown routes included.
     app.asgi_handler = Observe(app.asgi_handler, services.metrics, BACKUPS_PATH)

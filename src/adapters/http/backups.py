@@ -13,6 +13,7 @@ from adapters.http.drain import Drain
 from adapters.http.dto import BackupOut, Envelope
 from adapters.http.gate import UploadGate
 from adapters.http.observe import exchange
+from adapters.http.openapi import BASIC, UploadOperation, answer, errors
 from adapters.http.services import Service
 from adapters.http.upload_headers import DIGEST_HEADERS, IDEMPOTENCY_KEY, expected_digests, idempotency_key, repr_digest
 from domain.errors import ClientGone
@@ -44,14 +45,24 @@ def _utf8(header: str | None) -> str | None:
 
 # The ingest use case caps the stream itself and answers with the SPEC's envelope, so Litestar's
 # own body limit (10 MB by default, which would refuse every real backup) is lifted on this route.
-@post(BACKUPS_PATH, status_code=201, request_max_body_size=None)
+@post(
+    BACKUPS_PATH,
+    status_code=201,
+    request_max_body_size=None,
+    security=BASIC,
+    operation_class=UploadOperation,
+    responses={
+        200: answer(BackupOut, "The same body is stored already: that backup (nothing stored twice)"),
+        **errors(400, 401, 408, 409, 413, 422, 429, 503),
+    },
+)
 async def upload_backup(
     request: Request[Any, Any, Any],
     directory: Service[SystemDirectory],
     drain: Service[Drain],
     gate: Service[UploadGate],
     ingest: Service[IngestBackup],
-) -> Response[Envelope]:
+) -> Response[Envelope[BackupOut]]:
     """Upload a GPG-encrypted configuration backup (the seed endpoint); the body is streamed.
 
     `201` for a new backup (or a replayed Idempotency-Key, with `Idempotent-Replayed: true`), `200` when

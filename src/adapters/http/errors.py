@@ -49,11 +49,13 @@ _INVALID: dict[type[InvalidInput], tuple[int, str]] = {
 }
 
 
-def envelope(status: int, message: str, data: Any = None, headers: dict[str, str] | None = None) -> Response[Envelope]:
+def envelope(
+    status: int, message: str, data: Any = None, headers: dict[str, str] | None = None
+) -> Response[Envelope[Any]]:
     return Response(Envelope(code=status, message=message, data=data), status_code=status, headers=headers)
 
 
-def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Envelope]:
+def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Envelope[Any]]:
     exchange(request).error = exc
     if isinstance(exc, Unauthenticated):
         return envelope(401, "invalid credentials", {}, {"WWW-Authenticate": REALM})
@@ -83,9 +85,15 @@ def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[En
     return internal_error(request, exc)
 
 
-def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope]:
+def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope[Any]]:
     """Framework errors (unknown route, bad parameter, method) in the same envelope."""
     assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
+    if exc.status_code == 413:
+        # Litestar's body limit (the admin API's small JSON bodies), in the shape of every other 413.
+        too_large = ValidationData(errors=[ErrorItem("body", str(exc.detail), "")], details={})
+        return envelope(413, "payload too large", too_large, exc.headers)
+    if exc.status_code == 401:
+        return envelope(401, str(exc.detail), {}, exc.headers)
     if exc.status_code == 400:
         # Litestar's own validation (a JSON body or a query parameter) in the seed's validation shape.
         extra = exc.extra if isinstance(exc.extra, list) else []
@@ -99,7 +107,7 @@ def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope]:
     return envelope(exc.status_code, str(exc.detail), data, exc.headers)
 
 
-def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Envelope]:
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Envelope[Any]]:
     exchange(request).error = exc
     log.error("unhandled error", exc_info=exc)
     return envelope(500, "internal error", None)

@@ -5,26 +5,32 @@ from __future__ import annotations
 from litestar import Response, get
 
 from adapters.http.drain import Drain
-from adapters.http.dto import Envelope
+from adapters.http.dto import Envelope, Health, Readiness
 from adapters.http.errors import UNAVAILABLE_RETRY_AFTER
+from adapters.http.openapi import Documented, answer
 from adapters.http.services import Service
 from domain.errors import DomainError
 from domain.ports import BackupCatalog, ObjectStore
 
 
-@get("/api/health")
-async def health() -> Envelope:
+@get("/api/health", security=[])
+async def health() -> Envelope[Health]:
     """200 while the process lives."""
-    return Envelope(code=200, message="ok", data={"status": "ok"})
+    return Envelope(code=200, message="ok", data=Health(status="ok"))
 
 
-@get("/api/ready")
+@get(
+    "/api/ready",
+    security=[],
+    operation_class=Documented,
+    responses={503: answer(Readiness, "A dependency does not answer, or the server is shutting down")},
+)
 async def ready(
     catalog: Service[BackupCatalog], objects: Service[ObjectStore], drain: Service[Drain]
-) -> Response[Envelope]:
+) -> Response[Envelope[Readiness]]:
     """200 when the database and the object store answer, else 503 naming which failed."""
     checks = {"database": catalog.ping, "object_store": objects.ping}
-    data: dict[str, str] = {}
+    data: dict[str, str] = {}  # encoded as Readiness: the same two keys
     for name, ping in checks.items():
         try:
             await ping()
@@ -33,10 +39,10 @@ async def ready(
         else:
             data[name] = "ok"
     if drain.accepting and all(state == "ok" for state in data.values()):
-        return Response(Envelope(code=200, message="ready", data=data))
+        return Response(Envelope(code=200, message="ready", data=Readiness(**data)))
     message = "not ready" if drain.accepting else "shutting down"
     return Response(
-        Envelope(code=503, message=message, data=data),
+        Envelope(code=503, message=message, data=Readiness(**data)),
         status_code=503,
         headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
     )

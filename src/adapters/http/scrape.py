@@ -8,10 +8,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request, Response, get
+from litestar.exceptions import NotAuthorizedException
+from litestar.handlers import HTTPRouteHandler
 
-from adapters.http.errors import envelope
 from adapters.http.metrics import MEDIA_TYPE
 from adapters.http.metrics import Metrics as Registry
+from adapters.http.openapi import METRICS, Documented, errors
 from adapters.http.services import Service
 from domain.errors import Unavailable
 
@@ -25,21 +27,33 @@ def bearer_matches(header: str | None, token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
-@get("/metrics", include_in_schema=False)
-async def metrics(
+async def scrape(
     request: Request[Any, Any, Any],
     metrics: Service[Registry],
     metrics_token: Service[str | None],
     stale_systems: Service[Callable[[], Awaitable[int]]],
-) -> Response[Any]:
+) -> Response[str]:
     """Every metric of this process; the stale-systems gauge is counted afresh by one query per scrape."""
     token = metrics_token
     if token is not None and not bearer_matches(request.headers.get("authorization"), token):
-        return envelope(401, "invalid metrics token", {}, {"WWW-Authenticate": METRICS_CHALLENGE})
+        raise NotAuthorizedException("invalid metrics token", headers={"WWW-Authenticate": METRICS_CHALLENGE})
     try:
         metrics.set_stale_systems(await stale_systems())
     except Unavailable as exc:
         # The other metrics still tell the story (the database errors among them); the gauge keeps its last count.
         log.warning("stale systems not counted: %s", exc)
         metrics.dependency_error("database")
-    return Response(metrics.render(), media_type=MEDIA_TYPE)
+    return Response(metrics.render().decode(), media_type=MEDIA_TYPE)
+
+
+def metrics_route(protected: bool) -> HTTPRouteHandler:
+    """`GET /metrics`, documented with the bearer scheme when BACKUP_METRICS_TOKEN is set."""
+    return get(
+        "/metrics",
+        media_type=MEDIA_TYPE,
+        security=METRICS if protected else [],
+        operation_class=Documented,
+        responses=errors(401) if protected else None,
+        summary="Prometheus metrics",
+        description="The Prometheus text format: upload outcomes, bytes, durations, dependency errors, stale systems.",
+    )(scrape)
