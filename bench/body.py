@@ -21,6 +21,12 @@ def make_block(size: int = BLOCK_SIZE) -> bytes:
     return bytes(block)
 
 
+def unique_prefix(size: int = 16) -> bytes:
+    """Fresh random bytes opening with an OpenPGP packet byte: put before a reused block, they make a body
+    no earlier upload sent."""
+    return bytes([OPENPGP_FIRST_BYTE]) + os.urandom(size - 1)
+
+
 def pieces(block: bytes, total: int) -> list[memoryview]:
     """The body of `total` bytes as views of `block`: whole blocks, then one partial one."""
     view = memoryview(block)
@@ -36,17 +42,3 @@ def sha256_seconds(block: bytes, total: int) -> float:
         digest.update(piece)
     digest.hexdigest()
     return time.perf_counter() - started
-
-
-def write_seconds(block: bytes, total: int, directory: Path) -> float:
-    """Seconds to write(2) the body to a new file in `directory` (into the page cache, as the embedded
-    store does), close it and rename it into place; the file is deleted afterwards."""
-    staging, final = directory / "bench-write.tmp", directory / "bench-write"
-    started = time.perf_counter()
-    with staging.open("wb", buffering=0) as file:
-        for piece in pieces(block, total):
-            file.write(piece)
-    staging.rename(final)
-    seconds = time.perf_counter() - started
-    final.unlink()
-    return seconds

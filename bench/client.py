@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench.body import pieces
+from bench.body import pieces, unique_prefix
 
 HOST = "127.0.0.1"
 UPLOAD_PATH = "/api/systems/backups"
@@ -71,9 +71,14 @@ def read_answer(sock: socket.socket, buffer: bytearray) -> tuple[int, bytes]:
     return status, body
 
 
-def upload(port: int, who: Credentials, block: bytes, size: int, timeout: float = 120.0, prefix: bytes = b"") -> Answer:
+def upload(
+    port: int, who: Credentials, block: bytes, size: int, timeout: float = 120.0, prefix: bytes | None = None
+) -> Answer:
     """Stream `size` bytes (`prefix`, then views of one reused block, never the whole body) and wait for
-    the answer. A `prefix` of random bytes makes each body unique, so none is taken for a retry."""
+    the answer. The `prefix` (by default 16 fresh random bytes opening with an OpenPGP packet byte) makes
+    each body unique, so the service never takes one for a retry of another (`200 backup already stored`)."""
+    if prefix is None:
+        prefix = unique_prefix()
     with connect(port, timeout) as sock:
         started = time.perf_counter()
         sock.sendall(upload_head(port, who, size) + prefix)
@@ -99,14 +104,16 @@ def small_uploads(port: int, systems: list[Credentials], body: bytes, connection
     load = Load()
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
-    requests = [upload_head(port, who, len(body)) + body for who in systems]
+    heads = [upload_head(port, who, len(body)) for who in systems]
+    tail = body[len(unique_prefix()) :]
 
     def worker(index: int) -> None:
         buffer = bytearray()
         with connect(port, 30.0) as sock:
             turn = index
             while time.monotonic() < deadline and load.ok + load.failed < 200_000:
-                sock.sendall(requests[turn % len(requests)])
+                # A fresh prefix per request: an equal body would be a duplicate (200), not a new backup.
+                sock.sendall(heads[turn % len(heads)] + unique_prefix() + tail)
                 status, _ = read_answer(sock, buffer)
                 turn += connections
                 with lock:

@@ -48,7 +48,7 @@ def main() -> int:
         systems = provision(embedded, max(sizes.streams, SMALL_SYSTEMS))
         with Process(SERVE, embedded, workdir / "embedded.log", "/api/ready") as server:
             if "large" in only:
-                rows += measure_large(server, systems, sizes, workdir / "embedded")
+                rows += measure_large(server, systems, sizes, workdir / "embedded", workdir)
                 _progress(rows, started)
             sqlite = uploads_per_second(server, systems, small_seconds, args.runs) if "small" in only else 0.0
         if "s3" in only:
