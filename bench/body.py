@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from pathlib import Path
 
 MiB = 1 << 20
 GiB = 1 << 30
