@@ -134,7 +134,8 @@ def test_young_orphans_and_intents_are_left_alone(settings: Settings, uploaded: 
     (root / tenant.org_id / tenant.key / "in-flight.bin").write_bytes(b"x")
     with closing(sqlite3.connect(settings.database_url.removeprefix("sqlite+aiosqlite:///"))) as conn:
         conn.execute(
-            "INSERT INTO backups SELECT 'intent-' || id, system_id, org_id, object_key || '.intent',"
+            "INSERT INTO backups (id, system_id, org_id, object_key, filename, envelope, size, sha256, mimetype,"
+            " uploaded_at, state, created_at) SELECT 'intent-' || id, system_id, org_id, object_key || '.intent',"
             " filename, envelope, 0, '', mimetype, uploaded_at, 'uploading', created_at FROM backups LIMIT 1"
         )
         conn.commit()
@@ -185,7 +186,8 @@ def test_the_server_reaps_what_a_crash_left_behind(settings: Settings, uploaded:
     (root / crashed_key).write_bytes(b"\x85half of a backup")
     with closing(sqlite3.connect(settings.database_url.removeprefix("sqlite+aiosqlite:///"))) as conn:
         conn.execute(
-            "INSERT INTO backups SELECT 'crashed-' || id, system_id, org_id, ?, filename, envelope,"
+            "INSERT INTO backups (id, system_id, org_id, object_key, filename, envelope, size, sha256, mimetype,"
+            " uploaded_at, state, created_at) SELECT 'crashed-' || id, system_id, org_id, ?, filename, envelope,"
             " 0, '', mimetype, datetime('now', '-2 hours'), 'uploading', created_at FROM backups LIMIT 1",
             (crashed_key,),
         )
