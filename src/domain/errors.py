@@ -75,6 +75,10 @@ class StoreUnavailable(Unavailable):
         super().__init__("object store", detail)
 
 
+class StoreFull(StoreUnavailable):
+    """The object store answers but has no room for the body (disk full, quota, S3 EntityTooLarge)."""
+
+
 class CatalogUnavailable(Unavailable):
     """The database failed."""
 

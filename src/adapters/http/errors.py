@@ -23,6 +23,7 @@ from domain.errors import (
     NotFound,
     RangeNotSatisfiable,
     RateLimited,
+    StoreFull,
     TooLarge,
     Unauthenticated,
     Unavailable,
@@ -70,6 +71,11 @@ def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[En
         return envelope(429, "rate limit exceeded", {"retry_after_seconds": seconds}, {"Retry-After": str(seconds)})
     if isinstance(exc, RangeNotSatisfiable):
         return envelope(416, "range not satisfiable", None, {"Content-Range": f"bytes */{exc.size}"})
+    if isinstance(exc, StoreFull):
+        log.warning("answering 503: %s", exc)
+        full = {"dependency": exc.dependency, "retry_after_seconds": UNAVAILABLE_RETRY_AFTER}
+        headers = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
+        return envelope(503, "no space left in the object store", full, headers)
     if isinstance(exc, Unavailable):
         log.warning("answering 503: %s", exc)
         unavailable = {"dependency": exc.dependency, "retry_after_seconds": UNAVAILABLE_RETRY_AFTER}

@@ -9,7 +9,7 @@ from adapters.http.dto import Envelope, Health, Readiness
 from adapters.http.errors import UNAVAILABLE_RETRY_AFTER
 from adapters.http.openapi import Documented, answer
 from adapters.http.services import Service
-from domain.errors import DomainError
+from domain.errors import DomainError, StoreFull
 from domain.ports import BackupCatalog, ObjectStore
 
 
@@ -28,17 +28,20 @@ async def health() -> Envelope[Health]:
 async def ready(
     catalog: Service[BackupCatalog], objects: Service[ObjectStore], drain: Service[Drain]
 ) -> Response[Envelope[Readiness]]:
-    """200 when the database and the object store answer, else 503 naming which failed."""
+    """200 when the database and the object store answer, else 503 naming which failed; an object
+    store that answers but has no room left is `full` (still 200: downloads work)."""
     checks = {"database": catalog.ping, "object_store": objects.ping}
     data: dict[str, str] = {}  # encoded as Readiness: the same two keys
     for name, ping in checks.items():
         try:
             await ping()
+        except StoreFull:
+            data[name] = "full"  # downloads still work: ready, but say so
         except DomainError:
             data[name] = "error"
         else:
             data[name] = "ok"
-    if drain.accepting and all(state == "ok" for state in data.values()):
+    if drain.accepting and all(state in {"ok", "full"} for state in data.values()):
         return Response(Envelope(code=200, message="ready", data=Readiness(**data)))
     message = "not ready" if drain.accepting else "shutting down"
     return Response(

@@ -59,6 +59,11 @@ class Disk:
                 continue  # a racing upload made it; it syncs the parent itself
             self.fsync_dir(created.parent)
 
+    def free_bytes(self, directory: Path) -> int:
+        """Bytes an unprivileged writer may still use on the file system holding `directory`."""
+        stats = os.statvfs(directory)
+        return stats.f_bavail * stats.f_frsize
+
     def create_temp(self, target: Path) -> tuple[int, Path]:
         """A new, empty `<target>#<digits>` beside `target` (same directory: the rename is atomic)."""
         temp = target.with_name(f"{target.name}#{secrets.randbelow(10**12)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import errno
 import os
 import re
 from collections.abc import AsyncIterator, Callable
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from adapters.objectstore.disk import Disk
-from domain.errors import ObjectMissing, StoreUnavailable
+from domain.errors import ObjectMissing, StoreFull, StoreUnavailable
 from domain.ports import ObjectRead, StoredObject
 
 T = TypeVar("T")
@@ -23,6 +24,10 @@ BLOCK_SIZE = 4 * 1024 * 1024
 READ_CHUNK_SIZE = 1024 * 1024
 # A write interrupted by a crash leaves `<key>#N`; `abandoned` finds those for the reaper.
 _TEMP = re.compile(r"#\d+$")
+# A write refused for want of room: the disk is full, or the user's quota on it is spent.
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT}
+# Less free space than this (for the service's user) and `ping` reports the store full.
+FULL_BELOW = 1024 * 1024
 # File I/O releases the GIL; writes of one upload are ordered (one in flight at a time).
 _IO = ThreadPoolExecutor(max_workers=8, thread_name_prefix="filestore")
 
@@ -41,6 +46,8 @@ async def _settled(future: Future[T]) -> T:
                 continue
         raise
     except OSError as exc:
+        if exc.errno in _NO_ROOM:
+            raise StoreFull(exc.strerror or str(exc)) from exc
         raise StoreUnavailable(f"{type(exc).__name__}: {exc.strerror or exc}") from exc
 
 
@@ -181,8 +188,12 @@ class FileObjectStore:
             yield item
 
     async def ping(self) -> None:
+        """StoreUnavailable unless the root is a writable directory; StoreFull when it has no room left."""
         if not (self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK)):
             raise StoreUnavailable(f"{self.root} is not a writable directory")
+        free = await _in_thread(lambda: self._disk.free_bytes(self.root))
+        if free < FULL_BELOW:
+            raise StoreFull(f"{free} bytes free under {self.root}")
 
     def _open(self, target: Path) -> tuple[int, Path]:
         self._disk.make_dirs(target.parent, self.root)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import errno
 import os
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import obstore
 from obstore.store import LocalStore, MemoryStore, S3Store
 
-from domain.errors import ObjectMissing, StoreUnavailable
+from domain.errors import ObjectMissing, StoreFull, StoreUnavailable
 from domain.ports import ObjectRead, StoredObject
 
 if TYPE_CHECKING:  # a stub-only name
@@ -30,6 +31,8 @@ PART_CONCURRENCY = 4
 READ_CHUNK_SIZE = 1024 * 1024
 # LocalStore writes `<key>#N` and renames it into place; a crash leaves the temp file.
 _TEMP = re.compile(r"#\d+$")
+# How S3 servers say a body does not fit (AWS, MinIO, Ceph, HTTP 507), and how a local disk does.
+_NO_ROOM = re.compile(r"EntityTooLarge|QuotaExceeded|XMinioStorageFull|InsufficientStorage|No space left on device")
 
 
 async def _guarded(call: Callable[[], Awaitable[T]]) -> T:
@@ -39,6 +42,8 @@ async def _guarded(call: Callable[[], Awaitable[T]]) -> T:
     except FileNotFoundError as exc:
         raise ObjectMissing(str(exc)) from exc
     except (obstore.exceptions.BaseError, OSError, RuntimeError) as exc:
+        if _NO_ROOM.search(str(exc)) or (isinstance(exc, OSError) and exc.errno in {errno.ENOSPC, errno.EDQUOT}):
+            raise StoreFull(type(exc).__name__) from exc
         raise StoreUnavailable(type(exc).__name__) from exc
 
 
@@ -72,15 +77,22 @@ class _Counted:
 class ObstoreObjectStore:
     def __init__(self, store: Store) -> None:
         self._store = store
+        # An S3 store cannot be asked how much room it has: the last upload's fate tells.
+        self._full = False
 
     async def put(self, key: str, chunks: AsyncIterator[bytes]) -> int:
         counted = _Counted(chunks)
         # Never mode="create" nor use_multipart=False: both buffer the whole body in memory.
-        await _guarded(
-            lambda: obstore.put_async(
-                self._store, key, aiter(counted), chunk_size=PART_SIZE, max_concurrency=PART_CONCURRENCY
+        try:
+            await _guarded(
+                lambda: obstore.put_async(
+                    self._store, key, aiter(counted), chunk_size=PART_SIZE, max_concurrency=PART_CONCURRENCY
+                )
             )
-        )
+        except StoreFull:
+            self._full = True
+            raise
+        self._full = False
         return counted.size
 
     async def delete(self, key: str) -> None:
@@ -119,6 +131,8 @@ class ObstoreObjectStore:
         if root is not None and not (root.is_dir() and os.access(root, os.W_OK | os.X_OK)):
             raise StoreUnavailable(f"{root} is not a writable directory")
         await _guarded(lambda: obstore.list_with_delimiter_async(self._store, prefix=None))
+        if self._full:
+            raise StoreFull("the last upload found no room")
 
     async def move(self, source: str, target: str) -> None:
         await _guarded(lambda: obstore.rename_async(self._store, source, target))
