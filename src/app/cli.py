@@ -1,21 +1,22 @@
 """`backup-collect`: the operator's command line. The commands live in adapters.cli; this entry point
-reads the settings, builds the container and runs one of them."""
+reads the settings, builds the container and runs one of them.
+
+Only the parser and the settings are imported up front: `--help` and usage errors answer at once, and
+the container (SQLAlchemy, alembic, obstore, the Redis client, the HTTP stack) is imported and built
+only for a command that runs.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from adapters.cli.parser import build_parser
-from adapters.cli.render import human
 from adapters.cli.services import CliError, CliServices, Reported, UsageError
-from adapters.shapes import plain
-from app.composition import build
 from app.settings import Settings, SettingsError
 from domain.errors import DomainError
 
@@ -26,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
+        announce_new_data_dir(settings)
         if args.command == "serve":
             return _serve(settings, args)
         if args.command == "migrate":
@@ -39,7 +41,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def announce_new_data_dir(settings: Settings) -> None:
+    """The embedded default creates its data dir on first use. Run from the wrong directory, or with
+    BACKUP_DATA_DIR unset by mistake, a command would otherwise answer from a new, empty service silently."""
+    if settings.uses_data_dir and not settings.data_dir.exists():
+        where = settings.data_dir.expanduser().resolve()
+        print(f"backup-collect: {where} does not exist: creating a new, empty data dir", file=sys.stderr)
+
+
 async def _run(settings: Settings, handler: Command, args: argparse.Namespace) -> int:
+    import json
+
+    from adapters.cli.render import human
+    from adapters.shapes import plain
+    from app.composition import build
+
     container = build(settings)
     try:
         await container.start()
@@ -53,6 +69,8 @@ async def _run(settings: Settings, handler: Command, args: argparse.Namespace) -
 
 
 async def _migrate(settings: Settings) -> int:
+    from app.composition import build
+
     container = build(settings)
     try:
         await container.start()

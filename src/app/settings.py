@@ -74,16 +74,21 @@ class Settings:
     def is_embedded(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def uses_data_dir(self) -> bool:
+        """The embedded default keeps its database or its objects under `data_dir` (and creates it)."""
+        return self.database_url == _embedded_database(self.data_dir) or self.storage_url == _embedded_storage(
+            self.data_dir
+        )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         read = _Reader(env)
         data_dir = Path(read.text("BACKUP_DATA_DIR", "./var"))
         return cls(
             data_dir=data_dir,
-            database_url=read.url(
-                "BACKUP_DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / 'backups.db'}", DATABASE_SCHEMES
-            ),
-            storage_url=read.url("BACKUP_STORAGE_URL", f"file://{data_dir / 'objects'}", STORAGE_SCHEMES),
+            database_url=read.url("BACKUP_DATABASE_URL", _embedded_database(data_dir), DATABASE_SCHEMES),
+            storage_url=read.url("BACKUP_STORAGE_URL", _embedded_storage(data_dir), STORAGE_SCHEMES),
             rate_limit_storage_url=read.url("BACKUP_RATE_LIMIT_STORAGE_URL", "memory://", RATE_LIMIT_SCHEMES),
             max_upload_size=read.size("BACKUP_MAX_UPLOAD_SIZE", "2GiB", minimum=1),
             max_per_system=read.integer("BACKUP_MAX_PER_SYSTEM", "10", minimum=1),
@@ -102,6 +107,14 @@ class Settings:
             max_connections=read.integer("BACKUP_MAX_CONNECTIONS", "1000", minimum=1),
             max_uploads_per_system=read.integer("BACKUP_MAX_UPLOADS_PER_SYSTEM", "2", minimum=1),
         )
+
+
+def _embedded_database(data_dir: Path) -> str:
+    return f"sqlite+aiosqlite:///{data_dir / 'backups.db'}"
+
+
+def _embedded_storage(data_dir: Path) -> str:
+    return f"file://{data_dir / 'objects'}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,6 +95,52 @@ def test_migrate_is_idempotent(tmp_path: Path) -> None:
     assert cli(tmp_path, "migrate").returncode == 0
     assert cli(tmp_path, "migrate").returncode == 0
     assert (tmp_path / "backups.db").exists()
+
+
+def test_help_answers_within_a_second_without_loading_the_service(tmp_path: Path) -> None:
+    # The fastest of three runs, so a busy machine's one slow start does not decide it.
+    took = []
+    for _ in range(3):
+        started = time.monotonic()
+        shown = cli(tmp_path / "unused", "--help")
+        took.append(time.monotonic() - started)
+        assert shown.returncode == 0
+        assert "org" in shown.stdout
+    assert min(took) < 1.0, took
+    # What made it slow: the database, migration, object-store and Redis libraries, none needed for help.
+    traced = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "app.cli", "--help"], capture_output=True, text=True, check=True
+    )
+    imported = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in traced.stderr.splitlines()}
+    assert imported.isdisjoint({"sqlalchemy", "alembic", "coredis", "obstore", "litestar", "uvicorn"})
+    assert not (tmp_path / "unused").exists()
+
+
+def test_a_run_that_creates_a_new_data_dir_says_so_with_its_absolute_path(tmp_path: Path) -> None:
+    environment = {**os.environ, "BACKUP_DATA_DIR": "var"}
+    first = subprocess.run(
+        [*CLI, "org", "list", "--json"], capture_output=True, text=True, env=environment, cwd=tmp_path, check=False
+    )
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.splitlines() == [
+        f"backup-collect: {tmp_path.resolve() / 'var'} does not exist: creating a new, empty data dir"
+    ]
+    assert json.loads(first.stdout) == []
+    again = subprocess.run(
+        [*CLI, "org", "list", "--json"], capture_output=True, text=True, env=environment, cwd=tmp_path, check=False
+    )
+    assert (again.returncode, again.stderr) == (0, "")
+    # A data dir the settings do not use (database and objects elsewhere) is not announced.
+    elsewhere = {
+        **environment,
+        "BACKUP_DATA_DIR": "other",
+        "BACKUP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db",
+    }
+    elsewhere["BACKUP_STORAGE_URL"] = f"file://{tmp_path}/objects"
+    quiet = subprocess.run(
+        [*CLI, "org", "list", "--json"], capture_output=True, text=True, env=elsewhere, cwd=tmp_path, check=False
+    )
+    assert (quiet.returncode, quiet.stderr) == (0, "")
 
 
 @pytest.fixture
