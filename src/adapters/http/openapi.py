@@ -70,7 +70,7 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
     """The error answers of a route, each in the envelope with its own `data`."""
     return {
         status: ResponseSpec(
-            Envelope[_ERRORS[status][0]],  # type: ignore[misc]
+            Envelope[_ERRORS[status][0]],  # type: ignore[misc, arg-type]
             description=_ERRORS[status][1],
             generate_examples=False,
         )
