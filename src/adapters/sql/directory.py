@@ -115,12 +115,17 @@ class SqlSystemDirectory:
         return None if row is None else _record(row)
 
     async def list_systems(self, org_id: str | None = None) -> list[SystemRecord]:
-        """Every system, or those of one organization, by key."""
-        query = select(SystemRow).order_by(SystemRow.system_key)
+        """Every system, or those of one organization, by key, compared character by character.
+
+        Sorted here rather than by ORDER BY: a PostgreSQL database created with a language's collation
+        (en_US.UTF-8) would put `a-fw` before `B-fw`, unlike SQLite, the in-memory directory and `sorted`.
+        """
+        query = select(SystemRow)
         if org_id is not None:
             query = query.where(SystemRow.org_id == org_id)
         async with guarded(), self._sessions() as session:
-            return [_record(row) for row in await session.scalars(query)]
+            rows = list(await session.scalars(query))
+        return [_record(row) for row in sorted(rows, key=lambda row: row.system_key)]
 
     async def set_secret(self, system_key: str, secret_hash: str) -> None:
         """Raises NotFound for an unknown key."""

@@ -83,3 +83,12 @@ async def test_a_system_that_still_has_backup_rows_is_not_deleted(
     await catalog.abort_upload(started.id)
     await directory.delete_system("fw-1")
     assert await directory.get_system("fw-1") is None
+
+
+async def test_systems_are_listed_by_key_character_by_character(directory: SystemDirectory) -> None:
+    org_id = await new_org(directory)
+    keys = ["b-fw", "a-fw", "B-fw", "a.fw", "a_fw", "9-fw", "A-fw"]
+    for key in keys:
+        await new_system(directory, org_id, key)
+    assert [r.identity.system_key for r in await directory.list_systems(org_id)] == sorted(keys)
+    assert [r.identity.system_key for r in await directory.list_systems()] == sorted(keys)
