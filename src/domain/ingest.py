@@ -14,7 +14,7 @@ from domain.ledger import Committed, Outcome, plan_commit
 from domain.metering import MeteredBody
 from domain.model import Backup, BackupState, ExpectedDigest, Limits, SystemIdentity, Upload
 from domain.naming import derive_name, object_key
-from domain.ports import BackupCatalog, Clock, Denied, IdFactory, ObjectStore, RateLimiter
+from domain.ports import BackupCatalog, Clock, Denied, IdFactory, ObjectStore, RateLimiter, Standing
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +45,15 @@ class IngestBackup:
     ids: IdFactory
     limits: Limits
 
-    async def __call__(self, who: SystemIdentity, upload: Upload) -> IngestResult:
+    async def __call__(self, who: SystemIdentity, upload: Upload, standing: Standing | None = None) -> IngestResult:
+        """`standing`: what `SystemDirectory.authenticate_upload` read with the identity, so the advisory
+        checks cost no further read; without it they read the catalog."""
         cap = self.limits.effective_upload_cap
         check_declared_size(upload.declared_size, cap)
         decision = await self.limiter.acquire(who.system_key)
         if isinstance(decision, Denied):
             raise RateLimited(decision.retry_after)
-        await self._advisory_quota(who, upload.declared_size or 0)
+        await self._advisory_quota(who, upload.declared_size or 0, standing)
 
         uuid = self.ids.new_id()
         name = derive_name(upload.filename_header, uuid)
@@ -91,10 +93,13 @@ class IngestBackup:
         await _erase(self.catalog, self.objects, committed)
         return IngestResult(committed.backup, committed.outcome, tuple(b.id for b in committed.pruned))
 
-    async def _advisory_quota(self, who: SystemIdentity, declared: int) -> None:
+    async def _advisory_quota(self, who: SystemIdentity, declared: int, standing: Standing | None) -> None:
         """Reject early from committed usage; the commit re-checks authoritatively."""
-        usage = await self.catalog.org_usage(who.org_id)
-        stored = await self.catalog.stored_backups(who.system_id)
+        if standing is None:
+            usage = await self.catalog.org_usage(who.org_id)
+            stored: Sequence[Backup] = await self.catalog.stored_backups(who.system_id)
+        else:
+            usage, stored = standing.usage, standing.stored
         plan_commit(
             stored=stored,
             incoming_size=declared,

@@ -49,6 +49,12 @@ class SystemDirectory(Protocol):
         Secrets are stored as salted hashes and compared in constant time."""
         ...
 
+    async def authenticate_upload(self, system_key: str, secret: str) -> Standing | None:
+        """As `authenticate`, and with the identity what the advisory checks of an upload need, read
+        at once: the organization's committed bytes and quota override, and the system's stored
+        backups (oldest first). Advisory only: the commit re-reads all of it under the org's lock."""
+        ...
+
     async def create_org(self, org: Organization) -> None: ...
 
     async def get_org(self, org_id: str) -> Organization | None: ...
@@ -90,6 +96,15 @@ class OrgUsage:
 
     used_bytes: int
     quota_override: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """An authenticated system with its organization's usage and its stored backups, oldest first."""
+
+    identity: SystemIdentity
+    usage: OrgUsage
+    stored: tuple[Backup, ...]
 
 
 class BackupCatalog(Protocol):

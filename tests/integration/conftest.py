@@ -6,8 +6,8 @@ Contract suites ask for a port (`directory` + `catalog`, `objects`, `limiters`) 
   from empty tables;
 - `objects`: `ObstoreObjectStore` over `memory` and `s3` (a fresh prefix of the test bucket), and the
   durable `FileObjectStore` as `file` (tmp_path) — what `file://` URLs get;
-- `limiters`: a factory of rate limiters on a fake clock — `memory`, `limits-memory` (the embedded
-  default) and `redis`.
+- `limiters`: a factory of rate limiters on a fake clock — `memory` (the embedded default),
+  `limits-memory` and `redis`.
 
 Service fixtures (session-scoped): `postgres_url`, `redis` / `redis_url`, `s3` / `s3_env`.
 """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import time
@@ -47,6 +48,19 @@ async def test_replicas_share_the_windows(redis: RedisService) -> None:
     finally:
         await one.aclose()
         await two.aclose()
+
+
+async def test_replicas_racing_for_the_last_slots_spend_exactly_what_the_windows_allow(redis: RedisService) -> None:
+    """Both windows are tested and spent in one atomic step: a racing denial never spends a slot."""
+    replicas = [LimitsRateLimiter(redis.url, 5, 7, clock=SystemClock()) for _ in range(4)]
+    key = redis.key()
+    try:
+        answers = await asyncio.gather(*(replicas[n % 4].acquire(key) for n in range(24)))
+        assert answers.count(Allowed()) == 5  # the minute's five; the hour kept two slots
+        assert all(isinstance(a, Denied) and 1 <= a.retry_after <= 60 for a in answers if a != Allowed()), answers
+    finally:
+        for limiter in replicas:
+            await limiter.aclose()
 
 
 @pytest.mark.parametrize("where", ["refused", "silent"])

@@ -6,7 +6,7 @@ import base64
 
 from domain.errors import Unauthenticated
 from domain.model import SystemIdentity
-from domain.ports import SystemDirectory
+from domain.ports import Standing, SystemDirectory
 
 
 def basic_credentials(header: str | None) -> tuple[str, str]:
@@ -32,3 +32,12 @@ async def authenticate(directory: SystemDirectory, header: str | None) -> System
     if identity is None:
         raise Unauthenticated()
     return identity
+
+
+async def authenticate_upload(directory: SystemDirectory, header: str | None) -> Standing:
+    """The uploader and what its upload's advisory checks need, in one read."""
+    key, secret = basic_credentials(header)
+    standing = await directory.authenticate_upload(key, secret)
+    if standing is None:
+        raise Unauthenticated()
+    return standing

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.exceptions import InternalServerException
 
-from adapters.http.auth import authenticate
+from adapters.http.auth import authenticate_upload
 from adapters.http.drain import Drain
 from adapters.http.dto import BackupOut, Envelope
 from adapters.http.gate import UploadGate
@@ -67,7 +67,8 @@ async def upload_backup(
 
     `201` for a new backup (or a replayed Idempotency-Key, with `Idempotent-Replayed: true`), `200` when
     the system stores this very body already; both carry `Repr-Digest` of what is stored."""
-    identity = await authenticate(directory, request.headers.get("authorization"))
+    standing = await authenticate_upload(directory, request.headers.get("authorization"))
+    identity = standing.identity
     seen = exchange(request)
     seen.system_key = identity.system_key
     upload = Upload(
@@ -81,7 +82,7 @@ async def upload_backup(
     )
     with gate.admit(identity.system_key):
         async with drain.admit():
-            result = await ingest(identity, upload)
+            result = await ingest(identity, upload, standing)
     backup = result.backup
     headers = {"Location": f"{BACKUPS_PATH}/{backup.id}", "Repr-Digest": repr_digest(backup.sha256)}
     if result.outcome is Outcome.REPLAYED:

@@ -7,7 +7,8 @@ from dataclasses import replace
 from adapters.memory.tables import SystemEntry, Tables
 from domain.credentials import verify_secret
 from domain.errors import Conflict, NotFound
-from domain.model import Organization, SystemIdentity, SystemRecord
+from domain.model import BackupState, Organization, SystemIdentity, SystemRecord
+from domain.ports import OrgUsage, Standing
 
 
 class InMemorySystemDirectory:
@@ -24,6 +25,16 @@ class InMemorySystemDirectory:
         if system is None or not ok or system.suspended:
             return None
         return system.identity
+
+    async def authenticate_upload(self, system_key: str, secret: str) -> Standing | None:
+        identity = await self.authenticate(system_key, secret)
+        if identity is None:
+            return None
+        org = self.orgs[identity.org_id]
+        mine = (b for b in self.tables.backups.values() if b.system_id == identity.system_id)
+        stored = sorted((b for b in mine if b.state is BackupState.STORED), key=lambda b: b.id)
+        usage = OrgUsage(used_bytes=self.tables.used.get(org.id, 0), quota_override=org.quota_bytes)
+        return Standing(identity=identity, usage=usage, stored=tuple(stored))
 
     async def create_org(self, org: Organization) -> None:
         if org.id in self.orgs:

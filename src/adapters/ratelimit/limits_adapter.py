@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from typing import Any
+from typing import Any, cast
 
 import coredis
+from coredis.commands import Script
 from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.aio.storage import MovingWindowSupport
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -19,15 +20,43 @@ log = logging.getLogger(__name__)
 
 # A Redis that does not answer must not hold an upload for long: after this the upload goes ahead.
 REDIS_TIMEOUT_S = 2.0
+KEY_PREFIX = "backup-collect:window"
+# KEYS: one list of hit times (newest first) per window. ARGV: now, then limit and length per window.
+# Answers 0 after spending a slot in every window, else the seconds until the fullest one has room
+# (as a string: Lua numbers would be truncated to integers on the way out).
+BOTH_WINDOWS = """
+local now = tonumber(ARGV[1])
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local limit, length = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local nth = redis.call('LINDEX', key, limit - 1)
+  if nth and tonumber(nth) > now - length then
+    -- Replicas' clocks (and calls racing on one) may put `nth` a little after `now`: never past the window.
+    wait = math.max(wait, math.min(length, tonumber(nth) + length - now))
+  end
+end
+if wait > 0 then
+  return tostring(wait)
+end
+for i, key in ipairs(KEYS) do
+  local limit, length = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  redis.call('LPUSH', key, ARGV[1])
+  redis.call('LTRIM', key, 0, limit - 1)
+  redis.call('EXPIRE', key, length)
+end
+return 0
+"""
 
 
 class LimitsRateLimiter:
     """Per-system moving windows. Every window is tested before any is spent.
 
-    On Redis (`redis://host:port/db`, `rediss://…`) the windows are shared by every replica: each hit is
-    one atomic script per window, so no window ever holds more hits than it allows. Testing the
-    windows and spending them are separate round trips, so two replicas racing for the last slot of the
-    hour may spend a minute slot on an upload that is then denied; that errs on the strict side.
+    On Redis (`redis://host:port/db`, `rediss://…`) the windows are shared by every replica: one Lua
+    script tests both windows and, only when both have room, spends a slot in each: one round trip per
+    upload, atomic across replicas, so no window ever holds more hits than it allows and a denied upload
+    spends nothing. Each window is a list of hit times, newest first, trimmed to the window's limit.
+    In process memory (`memory://`) the `limits` library's moving windows are used, tested then hit
+    under one lock.
 
     When the storage fails (Redis down, timing out, refusing), the upload is allowed, a warning is
     logged and `storage_failures` counts it: losing the rate limit for a while is better than refusing
@@ -42,7 +71,8 @@ class LimitsRateLimiter:
         storage_url: `memory://` (this process only) or `redis://host:port/db` (shared).
         per_minute: Uploads allowed per system in any 60 s; 0 disables the window.
         per_hour: Uploads allowed per system in any 3600 s; 0 disables the window.
-        clock: The time Retry-After counts from (the windows themselves run on `limits`' own clock).
+        clock: The time the Redis windows and Retry-After count from (`limits`' memory windows run on
+            its own clock).
         timeout: Seconds a Redis connect or reply may take; an acquire gives up after twice that.
 
         Raises:
@@ -55,6 +85,9 @@ class LimitsRateLimiter:
             # Our own pool: bounded timeouts, and something to disconnect in `aclose`.
             self._pool = coredis.ConnectionPool.from_url(plain, connect_timeout=timeout, stream_timeout=timeout)
             options["connection_pool"] = self._pool
+        self._script: Script[bytes] | None = None
+        if self._pool is not None:
+            self._script = coredis.Redis(connection_pool=self._pool).register_script(BOTH_WINDOWS)
         storage = storage_from_string(f"async+{plain}", **options)
         if not isinstance(storage, MovingWindowSupport):
             raise ValueError(f"rate-limit storage {storage_url} has no moving windows")
@@ -75,8 +108,11 @@ class LimitsRateLimiter:
         if not self._items:
             return Allowed()
         try:
-            async with self._lock, asyncio.timeout(2 * self._timeout):
-                return await self._acquire(system_key)
+            async with asyncio.timeout(2 * self._timeout):
+                if self._script is not None:
+                    return await self._acquire_on_redis(self._script, system_key)
+                async with self._lock:
+                    return await self._acquire(system_key)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # any storage failure: fail open, loudly
@@ -97,6 +133,16 @@ class LimitsRateLimiter:
                 return Allowed()
             full = [item for item, ok in zip(self._items, spent, strict=True) if not ok]
         return Denied(await self._retry_after(full, system_key))
+
+    async def _acquire_on_redis(self, script: Script[bytes], system_key: str) -> Allowed | Denied:
+        keys: list[str | bytes] = [f"{KEY_PREFIX}/{system_key}/{item.get_expiry()}" for item in self._items]
+        args: list[Any] = [repr(self._clock.now().timestamp())]
+        for item in self._items:
+            args += [item.amount, item.get_expiry()]
+        wait = float(cast("bytes | int", await script(keys=keys, args=args)))
+        if wait <= 0:
+            return Allowed()
+        return Denied(max(1, math.ceil(wait)))
 
     async def _retry_after(self, full: list[RateLimitItem], system_key: str) -> int:
         now = self._clock.now().timestamp()

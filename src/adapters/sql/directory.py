@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+import dataclasses
+from typing import Any
+
+from sqlalchemy import Row, and_, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.sql._session import session_factory
 from adapters.sql.engine import guarded
-from adapters.sql.models import OrganizationRow, SystemRow
+from adapters.sql.models import BackupRow, OrganizationRow, SystemRow
 from domain.credentials import verify_secret
 from domain.errors import Conflict, NotFound
-from domain.model import Organization, SystemIdentity, SystemRecord
+from domain.model import Backup, BackupState, Organization, SystemIdentity, SystemRecord
+from domain.ports import OrgUsage, Standing
 
 
 class SqlSystemDirectory:
@@ -25,20 +29,35 @@ class SqlSystemDirectory:
         source: The engine to open sessions on, or a ready sessionmaker.
         """
         self._sessions = session_factory(source)
+        bind = self._sessions.kw.get("bind")
+        if not isinstance(bind, AsyncEngine):
+            raise TypeError("the sessionmaker must be bound to an AsyncEngine")
+        # Authentication runs on every request: plain Core statements on a connection, no ORM session.
+        self._engine = bind
 
     async def authenticate(self, system_key: str, secret: str) -> SystemIdentity | None:
         """The identity of an active system whose secret matches, else None.
 
         An unknown key still pays for one hash comparison, so timing does not reveal which keys exist.
         """
-        async with guarded(), self._sessions() as session:
-            row = await session.scalar(select(SystemRow).where(SystemRow.system_key == system_key))
-        if not verify_secret(secret, row.secret_hash if row is not None else None):
+        async with guarded(), self._engine.connect() as connection:
+            row = (await connection.execute(_SYSTEM, {"key": system_key})).first()
+        return _identity(row, secret)
+
+    async def authenticate_upload(self, system_key: str, secret: str) -> Standing | None:
+        """The identity, the org's usage and the system's stored backups, in one query (a row per stored
+        backup, or one with NULL backup columns when there is none)."""
+        async with guarded(), self._engine.connect() as connection:
+            rows = (await connection.execute(_STANDING, {"key": system_key})).all()
+        identity = _identity(rows[0] if rows else None, secret)
+        if identity is None:
             return None
-        # verify_secret is False for a missing row; the check also narrows the type.
-        if row is None or row.suspended:
-            return None
-        return SystemIdentity(system_id=row.id, system_key=row.system_key, org_id=row.org_id)
+        first = rows[0]
+        return Standing(
+            identity=identity,
+            usage=OrgUsage(used_bytes=first.used_bytes, quota_override=first.quota_bytes),
+            stored=tuple(_backup(row) for row in rows if row.b_id is not None),
+        )
 
     async def create_org(self, org: Organization) -> None:
         """Insert `org` with nothing used yet.
@@ -147,6 +166,37 @@ class SqlSystemDirectory:
                 await session.execute(delete(SystemRow).where(SystemRow.system_key == system_key))
         except IntegrityError as error:
             raise Conflict(f"system {system_key} still has backups; run the deletion again") from error
+
+
+_SYSTEM_COLUMNS = (SystemRow.id, SystemRow.system_key, SystemRow.org_id, SystemRow.secret_hash, SystemRow.suspended)
+_SYSTEM = select(*_SYSTEM_COLUMNS).where(SystemRow.system_key == bindparam("key"))
+_BACKUP_COLUMNS = tuple(column.label(f"b_{column.key}") for column in BackupRow.__table__.columns)
+_STANDING = (
+    select(*_SYSTEM_COLUMNS, OrganizationRow.used_bytes, OrganizationRow.quota_bytes, *_BACKUP_COLUMNS)
+    .join(OrganizationRow, OrganizationRow.id == SystemRow.org_id)
+    .outerjoin(BackupRow, and_(BackupRow.system_id == SystemRow.id, BackupRow.state == BackupState.STORED.value))
+    .where(SystemRow.system_key == bindparam("key"))
+    .order_by(BackupRow.id)
+)
+
+
+def _identity(row: Row[Any] | Row[str, str, str, str, bool] | None, secret: str) -> SystemIdentity | None:
+    """The identity when `row` is an active system whose secret matches; the hash comparison is paid
+    for a missing row too."""
+    if not verify_secret(secret, row.secret_hash if row is not None else None):
+        return None
+    # verify_secret is False for a missing row; the check also narrows the type.
+    if row is None or row.suspended:
+        return None
+    return SystemIdentity(system_id=row.id, system_key=row.system_key, org_id=row.org_id)
+
+
+def _backup(row: Row[Any]) -> Backup:
+    """The stored backup in the `b_`-prefixed columns of a standing row (the columns are named as the
+    fields of `Backup`, as `BackupRow.to_domain` maps them)."""
+    values = row._mapping
+    fields = {field.name: values[f"b_{field.name}"] for field in dataclasses.fields(Backup)}
+    return Backup(**{**fields, "state": BackupState(fields["state"])})
 
 
 def _record(row: SystemRow) -> SystemRecord:

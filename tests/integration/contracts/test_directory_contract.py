@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from uuid6 import uuid7
 
 from domain.credentials import hash_secret
 from domain.errors import Conflict, NotFound
-from domain.model import Organization
-from domain.ports import BackupCatalog, SystemDirectory
+from domain.model import Limits, Organization
+from domain.ports import BackupCatalog, OrgUsage, Standing, SystemDirectory
 from tests.integration.contracts.builders import SECRET, intent, new_org, new_system
 
 
@@ -92,3 +93,29 @@ async def test_systems_are_listed_by_key_character_by_character(directory: Syste
         await new_system(directory, org_id, key)
     assert [r.identity.system_key for r in await directory.list_systems(org_id)] == sorted(keys)
     assert [r.identity.system_key for r in await directory.list_systems()] == sorted(keys)
+
+
+async def test_an_upload_authenticates_with_its_orgs_usage_and_its_stored_backups(
+    directory: SystemDirectory, catalog: BackupCatalog
+) -> None:
+    org_id = await new_org(directory, quota=5000)
+    who = await new_system(directory, org_id, "fw-1")
+    neighbour = await new_system(directory, org_id, "fw-2")
+    assert await directory.authenticate_upload("fw-1", SECRET) == Standing(who, OrgUsage(0, 5000), ())
+    limits = Limits(max_upload_size=1000, max_per_system=2, max_size_per_system=1000, max_size_per_org=0)
+    for owner, size in ((who, 10), (neighbour, 20), (who, 30), (who, 40)):  # the third of fw-1 prunes its first
+        started = intent(owner, size)
+        await catalog.begin_upload(started)
+        await catalog.commit_upload(started, limits, datetime.now(UTC))
+    await catalog.begin_upload(intent(who, 50))  # in flight: not stored yet
+
+    standing = await directory.authenticate_upload("fw-1", SECRET)
+    assert standing is not None
+    assert standing.identity == who
+    assert standing.usage == await catalog.org_usage(org_id) == OrgUsage(90, 5000)
+    assert standing.stored == tuple(await catalog.stored_backups(who.system_id))
+    assert [b.size for b in standing.stored] == [30, 40]
+    assert await directory.authenticate_upload("fw-1", "wrong") is None
+    assert await directory.authenticate_upload("nobody", SECRET) is None
+    await directory.set_suspended("fw-1", True)
+    assert await directory.authenticate_upload("fw-1", SECRET) is None
