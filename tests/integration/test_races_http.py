@@ -83,13 +83,15 @@ def test_twenty_systems_racing_for_ten_slots_of_quota_never_exceed_it(settings: 
 
 @pytest.fixture
 def three_slots(tmp_path: Path, settings: Settings) -> Settings:
-    """The same database, with room for three backups per system."""
+    """The same database, with room for three backups per system, and all eight of one system's racing
+    uploads let in at once (SPEC's default lets two in flight: the others would get 429)."""
     return settings_for(
         tmp_path,
         database_url=settings.database_url,
         max_per_system="3",
         rate_limit_per_minute="0",
         rate_limit_per_hour="0",
+        max_uploads_per_system="8",
     )
 
 
