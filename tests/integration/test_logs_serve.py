@@ -127,6 +127,10 @@ def test_json_logs_one_line_per_request_with_the_fields_and_no_secret(tmp_path: 
     assert first["size"] == 5000
     assert first["backup_id"] == answers[0].json()["data"]["id"]
     assert first["pruned"] == []
+    # The second upload took the only slot: retention removed the first, and its line says so.
+    (pruner,) = [r for r in requests if r.get("pruned")]
+    assert pruner["pruned"] == [first["backup_id"]]
+    assert pruner["backup_id"] == answers[1].json()["data"]["id"]
     uploads = [r for r in requests if r["method"] == "POST" and r["path"] == URL]
     assert {u["outcome"] for u in uploads} == {
         "stored",

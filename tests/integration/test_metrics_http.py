@@ -219,3 +219,21 @@ def test_the_metrics_token_is_a_bearer_token(tmp_path: Path) -> None:
             assert refused.json() == {"code": 401, "message": "invalid metrics token", "data": {}}
             assert refused.headers["WWW-Authenticate"].startswith("Bearer")
         assert scrape(server, "scrape-secret")
+
+
+def test_duplicates_replays_and_prunes_are_counted(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, max_per_system="1")
+    tenant = provision(settings)[0]
+    first, second = pgp(1000), pgp(2000)
+    with live_server(settings) as server, client(server, tenant) as http:
+        assert http.post(URL, content=first).status_code == 201
+        assert http.post(URL, content=first).status_code == 200  # the same body: a duplicate
+        key = {"Idempotency-Key": '"8e03978e-40d5-43e8-bc93-6894a57f9324"'}
+        assert http.post(URL, content=second, headers=key).status_code == 201  # prunes `first`
+        replayed = http.post(URL, content=second, headers=key)
+        assert (replayed.status_code, replayed.headers["Idempotent-Replayed"]) == (201, "true")
+        samples = scrape(server)
+    assert outcomes(samples) == dict.fromkeys(OUTCOMES, 0) | {"stored": 2, "duplicate": 1, "replayed": 1}
+    assert one(samples, "backup_collect_pruned_backups_total") == 1
+    assert one(samples, "backup_collect_upload_bytes_total") == 3000
+    assert one(samples, "backup_collect_upload_duration_seconds_count") == 2

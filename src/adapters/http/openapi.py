@@ -66,11 +66,15 @@ _HEADERS: dict[str, dict[str, OpenAPIHeader]] = {
 }
 
 
+# Subscripted with a runtime value (the data type of each status), which is no static type expression.
+_ENVELOPE: Any = Envelope
+
+
 def errors(*statuses: int) -> dict[int, ResponseSpec]:
     """The error answers of a route, each in the envelope with its own `data`."""
     return {
         status: ResponseSpec(
-            Envelope[_ERRORS[status][0]],  # type: ignore[misc, arg-type]
+            _ENVELOPE[_ERRORS[status][0]],
             description=_ERRORS[status][1],
             generate_examples=False,
         )
@@ -80,7 +84,7 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
 
 def answer(data: Any, description: str) -> ResponseSpec:
     """A success answer other than the route's main one (a duplicate upload's 200)."""
-    return ResponseSpec(Envelope[data], description=description, generate_examples=False)
+    return ResponseSpec(_ENVELOPE[data], description=description, generate_examples=False)
 
 
 def _header(name: str, description: str) -> Parameter:
