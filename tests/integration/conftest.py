@@ -15,12 +15,11 @@ Service fixtures (session-scoped): `postgres_url`, `redis` / `redis_url`, `s3` /
 from __future__ import annotations
 
 import secrets
-import time
-import types
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import time_machine
 from obstore.store import MemoryStore
 
 from adapters.memory.catalog import InMemoryBackupCatalog
@@ -158,14 +157,6 @@ def objects(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
 # --- RateLimiter ----------------------------------------------------------------------------------
 
 
-def _patch_time(monkeypatch: pytest.MonkeyPatch, fake: FakeTime, *modules: str) -> None:
-    """`limits` reads `time.time()` where it computes windows; give those modules the fake clock."""
-    shim = types.SimpleNamespace(**{name: getattr(time, name) for name in dir(time) if not name.startswith("_")})
-    shim.time = fake.time
-    for module in modules:
-        monkeypatch.setattr(f"{module}.time", shim)
-
-
 @pytest.fixture(params=["memory", "limits-memory", "redis"])
 def limiter_backend(request: pytest.FixtureRequest) -> tuple[str, RedisService | None]:
     """The adapter under test, and Redis for the one that needs it. Sync, like `ledger_url`."""
@@ -174,9 +165,7 @@ def limiter_backend(request: pytest.FixtureRequest) -> tuple[str, RedisService |
 
 
 @pytest.fixture
-async def limiters(
-    limiter_backend: tuple[str, RedisService | None], monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Limiters]:
+async def limiters(limiter_backend: tuple[str, RedisService | None]) -> AsyncIterator[Limiters]:
     """Rate limiters of one adapter, all on one fake clock that `limiters.time.advance` moves."""
     backend, redis = limiter_backend
     fake = FakeTime()
@@ -194,18 +183,16 @@ async def limiters(
     url = "memory://"
     if redis is not None:
         url, key = redis.url, redis.key
-    _patch_time(
-        monkeypatch,
-        fake,
-        "limits.aio.storage.memory",
-        "limits.aio.storage.redis.coredis",
-    )
     made: list[LimitsRateLimiter] = []
 
     def with_limits(per_minute: int, per_hour: int) -> RateLimiter:
         made.append(LimitsRateLimiter(url, per_minute, per_hour, clock=fake.clock))
         return made[-1]
 
-    yield Limiters(backend, with_limits, fake, key)
-    for limiter in made:
-        await limiter.aclose()
+    # `limits` reads the wall clock itself and offers no clock to inject: hold the process's wall clock
+    # on the fake one (monotonic time, which asyncio runs on, is left alone).
+    with time_machine.travel(fake.now, tick=False) as travel:
+        fake.follow(travel.shift)
+        yield Limiters(backend, with_limits, fake, key)
+        for limiter in made:
+            await limiter.aclose()

@@ -334,18 +334,22 @@ class Ledger:
 
 
 class FakeTime:
-    """Seconds since the epoch that move only when told to; starts at the real time."""
+    """Seconds since the epoch that move only when told to; starts at the real time. `follow` hands
+    every advance on to another clock as well (the wall clock that `limits` reads, held by time-machine)."""
 
     def __init__(self) -> None:
         self.now = time.time()
         self.clock = FrozenClock(datetime.fromtimestamp(self.now, UTC))
+        self._followers: list[Callable[[float], object]] = []
 
-    def time(self) -> float:
-        return self.now
+    def follow(self, shift: Callable[[float], object]) -> None:
+        self._followers.append(shift)
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
         self.clock.advance(seconds)
+        for shift in self._followers:
+            shift(seconds)
 
 
 @dataclass(frozen=True)
