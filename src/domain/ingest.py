@@ -7,6 +7,7 @@ import base64
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from domain import openpgp
 from domain.errors import DomainError, InvalidInput, RateLimited, StoreUnavailable, TooLarge
@@ -17,6 +18,8 @@ from domain.naming import derive_name, object_key
 from domain.ports import BackupCatalog, Clock, Denied, IdFactory, ObjectStore, RateLimiter, Standing
 
 log = logging.getLogger(__name__)
+# How often an upload still streaming tells the catalog it is alive (the reaper waits an hour).
+HEARTBEAT = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +126,7 @@ class IngestBackup:
     async def _store(
         self, intent: Backup, head: bytes, body: AsyncIterator[bytes], cap: int, digests: Sequence[ExpectedDigest]
     ) -> Backup:
-        metered = MeteredBody(head, body, cap, also={d.algorithm for d in digests})
+        metered = MeteredBody(head, self._heartbeat(intent.id, body), cap, also={d.algorithm for d in digests})
         written = await self.objects.put(intent.object_key, aiter(metered))
         if written != metered.size or not metered.sha256:
             raise StoreUnavailable(f"store reports {written} bytes written, {metered.size} were sent")
@@ -132,6 +135,20 @@ class IngestBackup:
                 sent = base64.b64encode(expected.value).decode()
                 raise InvalidInput(expected.header, f"{expected.algorithm} does not match the body received", sent)
         return replace(intent, size=metered.size, sha256=metered.sha256, state=BackupState.STORED)
+
+    async def _heartbeat(self, backup_id: str, body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """Pass the body on, marking the intent alive every HEARTBEAT while it keeps arriving, so the
+        reaper never takes an upload that is still receiving (a silent one ends at the HTTP edge)."""
+        beaten = self.clock.now()
+        async for chunk in body:
+            now = self.clock.now()
+            if now - beaten >= HEARTBEAT:
+                beaten = now
+                try:
+                    await self.catalog.keep_alive(backup_id, now)
+                except DomainError:
+                    log.warning("could not mark upload %s alive; the commit decides", backup_id)
+            yield chunk
 
     async def _discard(self, intent: Backup, streamed: bool) -> None:
         """Erase the object (if any byte went to the store), then the intent row. If the store cannot

@@ -82,6 +82,13 @@ class Backup:
     """The `Idempotency-Key` the upload came with, if any."""
     committed_at: datetime | None = None
     """When the commit stored it (an intent has none): a key counts for 24 h from here."""
+    alive_at: datetime | None = None
+    """An intent's last sign of life while its body arrives (None: none since `uploaded_at`)."""
+
+    @property
+    def last_heard(self) -> datetime:
+        """What the reaper and fsck measure an intent's age from: an upload still receiving is young."""
+        return self.alive_at or self.uploaded_at
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -132,6 +132,11 @@ class BackupCatalog(Protocol):
         sha256 come from `backup`; the rest is the intent row's."""
         ...
 
+    async def keep_alive(self, backup_id: str, at: datetime) -> None:
+        """Record that the *uploading* intent `backup_id` still receives its body at `at` (its
+        `alive_at`); any other row, or none, is left alone."""
+        ...
+
     async def abort_upload(self, backup_id: str) -> None:
         """Forget an intent row. Absent rows are a no-op."""
         ...

@@ -36,7 +36,7 @@ class Reaper:
             cutoff = self.clock.now() - GRACE
             rows = await self.catalog.all_backups()
             deleting = [r for r in rows if r.state is BackupState.DELETING]
-            stale = [r for r in rows if r.state is BackupState.UPLOADING and r.uploaded_at < cutoff]
+            stale = [r for r in rows if r.state is BackupState.UPLOADING and r.last_heard < cutoff]
             done: list[str] = []
             for row in [*deleting, *stale]:
                 try:

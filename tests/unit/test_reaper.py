@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from domain.errors import StoreUnavailable
 from domain.maintenance import usage_drift
-from domain.model import BackupState
+from domain.model import BackupState, Limits, Upload
 from domain.reaper import Reaper
 from tests.unit.fakes import World, chunks, pgp, upload
 
@@ -76,3 +78,52 @@ async def test_only_one_reaper_pass_runs_at_a_time() -> None:
     first, second = await asyncio.gather(reaper(), reaper())
     assert first.ran is True
     assert second.ran in {True, False}
+
+
+async def test_an_upload_still_receiving_is_never_reaped_however_long_it_takes() -> None:
+    limits = Limits(max_upload_size=100_000, max_per_system=3, max_size_per_system=100_000, max_size_per_org=0)
+    world = World(windows={}, limits=limits)
+    who = await world.system()
+    reaped: list[int] = []
+
+    async def two_hours_a_chunk_a_minute() -> AsyncIterator[bytes]:
+        yield pgp(1000)
+        for _ in range(120):
+            world.clock.advance(60)
+            reaped.append((await world.reaper()).stale)  # the reaper's 5-minute passes, and more
+            yield b"x" * 100
+
+    body = Upload(filename_header="slow.tar.gz.gpg", declared_size=13_000, body=two_hours_a_chunk_a_minute())
+    result = await world.ingest(who, body)
+    assert result.backup.size == 13_000
+    assert sum(reaped) == 0
+    assert [b.state for b in world.catalog.rows.values()] == [BackupState.STORED]
+
+
+async def test_an_intent_silent_for_an_hour_is_still_reaped_after_beating_once() -> None:
+    world = World(windows={})
+    who = await world.system()
+    started = asyncio.Event()
+    stall = asyncio.Event()
+
+    async def beats_once_then_hangs() -> AsyncIterator[bytes]:
+        yield pgp(100)
+        world.clock.advance(120)
+        yield b"x" * 10  # a heartbeat is recorded here
+        started.set()
+        await stall.wait()
+        yield b"never"
+
+    task = asyncio.ensure_future(world.ingest(who, upload_of(beats_once_then_hangs())))
+    await started.wait()
+    world.clock.advance(59 * 60)
+    assert (await world.reaper()).stale == 0  # 59 minutes since its last sign of life
+    world.clock.advance(2 * 60)
+    assert (await world.reaper()).stale == 1
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def upload_of(body: AsyncIterator[bytes]) -> Upload:
+    return Upload(filename_header="x.gpg", declared_size=None, body=body)

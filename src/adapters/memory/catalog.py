@@ -81,6 +81,11 @@ class InMemoryBackupCatalog:
             done = replace(incoming, state=BackupState.STORED, committed_at=now)
             return Committed(done, Outcome.STORED, pruned(plan, done))
 
+    async def keep_alive(self, backup_id: str, at: datetime) -> None:
+        row = self.rows.get(backup_id)
+        if row is not None and row.state is BackupState.UPLOADING:
+            self.rows[backup_id] = replace(row, alive_at=at)
+
     async def abort_upload(self, backup_id: str) -> None:
         row = self.rows.get(backup_id)
         if row is not None and row.state is BackupState.UPLOADING:

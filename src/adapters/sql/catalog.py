@@ -140,6 +140,14 @@ class SqlBackupCatalog:
         done = replace(incoming, state=BackupState.STORED, committed_at=now)
         return Committed(done, Outcome.STORED, pruned(plan, done))
 
+    async def keep_alive(self, backup_id: str, at: datetime) -> None:
+        async with guarded(), self._sessions.begin() as session:
+            await session.execute(
+                update(BackupRow)
+                .where(BackupRow.id == backup_id, BackupRow.state == BackupState.UPLOADING.value)
+                .values(alive_at=at)
+            )
+
     async def abort_upload(self, backup_id: str) -> None:
         """Delete the intent row if it is still *uploading*; anything else is left alone."""
         async with guarded(), self._sessions.begin() as session:

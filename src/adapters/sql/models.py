@@ -96,6 +96,8 @@ class BackupRow(Base):
     uploader_ip: Mapped[str | None] = mapped_column(Text, nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     committed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Added by r0004: the heartbeat of an upload still streaming.
+    alive_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     __table_args__ = (
         # One upload in flight per key and system: a second one is refused (409) at its intent.
@@ -127,6 +129,7 @@ class BackupRow(Base):
             uploader_ip=backup.uploader_ip,
             idempotency_key=backup.idempotency_key,
             committed_at=backup.committed_at,
+            alive_at=backup.alive_at,
         )
 
     def to_domain(self) -> Backup:
@@ -146,4 +149,5 @@ class BackupRow(Base):
             uploader_ip=self.uploader_ip,
             idempotency_key=self.idempotency_key,
             committed_at=self.committed_at,
+            alive_at=self.alive_at,
         )

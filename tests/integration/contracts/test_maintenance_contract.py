@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 from uuid6 import uuid7
 
@@ -83,3 +84,21 @@ async def test_a_lease_has_one_holder_at_a_time(maintenance: MaintenanceCatalog,
             assert other is True
     async with maintenance.lease("reaper") as after:
         assert after is True
+
+
+async def test_keep_alive_marks_only_an_intent_still_uploading(
+    directory: SystemDirectory, catalog: BackupCatalog, maintenance: MaintenanceCatalog
+) -> None:
+    who = await new_system(directory, await new_org(directory))
+    begun, done = intent(who, 0), intent(who, 5)
+    for started in (begun, done):
+        await catalog.begin_upload(started)
+    await catalog.commit_upload(done, LIMITS, now())
+    later = now() + timedelta(minutes=30)
+    for backup_id in (begun.id, done.id, str(uuid7()) + ".bin"):
+        await catalog.keep_alive(backup_id, later)
+    rows = {row.id: row for row in await maintenance.all_backups()}
+    assert rows[begun.id] == replace(begun, alive_at=later)
+    assert rows[begun.id].last_heard == later
+    assert rows[done.id].alive_at is None
+    assert rows[done.id].last_heard == done.uploaded_at
