@@ -73,7 +73,9 @@ FORMATTERS: dict[str, type[logging.Formatter]] = {"text": TextFormatter, "json":
 
 
 def configure(log_format: str, level: int = logging.INFO) -> None:
-    """One stderr handler on the root logger, in `log_format`; every logger propagates to it."""
+    """One stderr handler on the root logger, in `log_format`; every logger propagates to it. Python's
+    warnings go through it too, so that nothing else writes to stderr."""
+    logging.captureWarnings(True)
     logging.config.dictConfig(
         {
             "version": 1,

@@ -67,6 +67,7 @@ def exercise(url: str, tenant: Tenant) -> list[httpx.Response]:
             http.get("/api/admin/orgs", headers={"Authorization": f"Bearer {ADMIN_TOKEN}x"}),
             http.get(f"/api/admin/systems/{tenant.key}", headers=admin),
             http.post("/api/admin/orgs", headers=admin, content=b'{"name": ' * 50),
+            http.post(f"/api/admin/orgs/{tenant.org_id}/systems", headers=admin, json={"system_key": tenant.key}),
             http.post(f"/api/admin/systems/{tenant.key}/rotate-secret", headers=admin),
             http.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}),
             http.get("/metrics", headers={"Authorization": "Bearer nope"}),
@@ -102,7 +103,7 @@ def test_json_logs_one_line_per_request_with_the_fields_and_no_secret(tmp_path: 
     text = log.read_text()
     lines = [json.loads(line) for line in text.splitlines()]  # every stderr line is one JSON object
     statuses = {a.status_code for a in answers}
-    assert {201, 400, 401, 404, 413, 429, 200, 206, 416} <= statuses
+    assert {201, 400, 401, 404, 409, 413, 429, 200, 206, 416} <= statuses
     for secret in secrets_of(tenant, answers):
         assert secret not in text
 

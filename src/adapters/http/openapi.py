@@ -49,7 +49,7 @@ _ERRORS: dict[int, tuple[Any, str]] = {
     401: (Empty, "Missing or wrong credentials"),
     403: (None, "Not allowed (BACKUP_APPEND_ONLY)"),
     404: (None, "No such thing visible to the caller"),
-    408: (ValidationData, "The body stalled for BACKUP_BODY_IDLE_TIMEOUT; nothing was kept"),
+    408: (None, "The body stalled for BACKUP_BODY_IDLE_TIMEOUT; nothing was kept"),
     409: (ValidationData | None, "Conflicts with what exists or is in flight"),
     413: (ValidationData, "Past a size cap (`Content-Length`, `body`) or the organization's quota (`org_quota`)"),
     416: (None, "No byte of the range lies inside the backup; `Content-Range: bytes */<size>`"),
