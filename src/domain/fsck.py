@@ -56,9 +56,7 @@ class Fsck:
         key = row.object_key
         if row.state is BackupState.UPLOADING:
             if row.last_heard < cutoff:
-                await self._handle(
-                    report, Problem("stale_upload", key, f"intent since {row.last_heard}"), repair
-                )
+                await self._handle(report, Problem("stale_upload", key, f"intent since {row.last_heard}"), repair)
             return
         if row.state is not BackupState.STORED:
             return  # being deleted: the reaper finishes it

@@ -20,6 +20,9 @@ from domain.errors import CatalogUnavailable
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Fail fast when PostgreSQL is unreachable, so readiness checks and uploads answer 503 promptly.
 PG_CONNECT_TIMEOUT_S = 10
+# A statement that has not answered in this long (a database that stalls, a lock held elsewhere) fails
+# as an unreachable database does (503). `?command_timeout=SECONDS` in the URL overrides it.
+PG_COMMAND_TIMEOUT_S = 10
 
 # Raised raw by asyncpg when SQLAlchemy has not wrapped them (e.g. during connection setup).
 _ASYNCPG_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -50,7 +53,8 @@ def make_engine(url: str) -> AsyncEngine:
             # Replicas outlive database restarts and idle-connection reaping by proxies.
             pool_pre_ping=True,
             pool_recycle=1800,
-            connect_args={"timeout": PG_CONNECT_TIMEOUT_S},
+            connect_args={"timeout": PG_CONNECT_TIMEOUT_S}
+            | ({} if "command_timeout" in parsed.query else {"command_timeout": PG_COMMAND_TIMEOUT_S}),
         )
     return create_async_engine(parsed, pool_pre_ping=True)
 
