@@ -120,6 +120,31 @@ async def test_put_starts_writeback_while_the_body_arrives_then_fsyncs_renames_a
     assert [p.name for p in (store.root / "org/sys").iterdir()] == ["one.bin"]
 
 
+async def test_a_body_smaller_than_a_block_is_written_synced_and_renamed_in_that_order(tmp_path: Path) -> None:
+    disk = RecordingDisk()
+    store = FileObjectStore(tmp_path / "objects", disk)
+    (store.root / "org/sys").mkdir(parents=True)
+    assert await store.put(KEY, body_of(b"small", b" body")) == 10
+    assert names(disk) == ["make_dirs", "create_temp", "write", "fsync", "close", "rename", "fsync_dir"]
+    assert (store.root / KEY).read_bytes() == b"small body"
+
+
+@pytest.mark.parametrize("failing", ["write", "fsync", "rename", "fsync_dir"])
+async def test_a_failure_writing_a_small_body_leaves_no_file(tmp_path: Path, failing: str) -> None:
+    disk = RecordingDisk(fail=failing)
+    store = FileObjectStore(tmp_path / "objects", disk)
+    (store.root / "org/sys").mkdir(parents=True)
+    with pytest.raises(StoreUnavailable):
+        await store.put(KEY, body_of(b"small"))
+    assert list((store.root / "org/sys").iterdir()) == []
+    assert names(disk).count("close") == 1
+
+
+async def body_of(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
 @pytest.mark.parametrize("failing", ["write", "start_writeback", "fsync", "rename", "fsync_dir"])
 async def test_an_io_failure_at_any_step_is_store_unavailable_and_leaves_no_file(tmp_path: Path, failing: str) -> None:
     disk = RecordingDisk(fail=failing)

@@ -91,6 +91,14 @@ class _DurableWrite:
             self._closed = True
             self._disk.close(self._fd)
 
+    def seal_now(self, parts: list[bytes]) -> int:
+        """`seal` within the writer thread, for a body that fit in one block; cleans up if it fails."""
+        try:
+            return self._seal(parts)
+        except BaseException:
+            self.abandon()
+            raise
+
     def _write(self, parts: list[bytes]) -> None:
         length = self._disk.write(self._fd, parts)
         self._disk.start_writeback(self._fd, self._offset, length, self._previous)
@@ -122,9 +130,10 @@ class FileObjectStore:
         self._disk = disk or Disk()
 
     async def put(self, key: str, chunks: AsyncIterator[bytes]) -> int:
+        """The temp file is created with the first full block; a body smaller than a block is written,
+        synced and renamed in one call of the writer thread (a small upload costs one thread hop)."""
         target = self._path(key)
-        fd, temp = await _in_thread(lambda: self._open(target))
-        write = _DurableWrite(self._disk, fd, temp, target)
+        write: _DurableWrite | None = None
         try:
             parts: list[bytes] = []
             buffered = 0
@@ -132,11 +141,17 @@ class FileObjectStore:
                 parts.append(chunk)
                 buffered += len(chunk)
                 if buffered >= BLOCK_SIZE:
+                    if write is None:
+                        write = await _in_thread(lambda: self._begin(target))
                     await write.write(parts)
                     parts, buffered = [], 0
+            if write is None:
+                whole = parts
+                return await _in_thread(lambda: self._begin(target).seal_now(whole))
             return await write.seal(parts)
         except BaseException:
-            write.abandon()
+            if write is not None:
+                write.abandon()
             raise
 
     async def delete(self, key: str) -> None:
@@ -195,9 +210,10 @@ class FileObjectStore:
         if free < FULL_BELOW:
             raise StoreFull(f"{free} bytes free under {self.root}")
 
-    def _open(self, target: Path) -> tuple[int, Path]:
+    def _begin(self, target: Path) -> _DurableWrite:
         self._disk.make_dirs(target.parent, self.root)
-        return self._disk.create_temp(target)
+        fd, temp = self._disk.create_temp(target)
+        return _DurableWrite(self._disk, fd, temp, target)
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")
