@@ -14,3 +14,11 @@ def session_factory(source: AsyncEngine | async_sessionmaker[AsyncSession]) -> a
     if isinstance(source, AsyncEngine):
         return async_sessionmaker(source, expire_on_commit=False)
     return source
+
+
+def engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    """The engine a sessionmaker is bound to, for the Core statements of the hot path (no ORM session)."""
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine):
+        raise TypeError("the sessionmaker must be bound to an AsyncEngine")
+    return bind

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from adapters.sql._session import session_factory
+from adapters.sql._session import engine_of, session_factory
 from adapters.sql.engine import guarded
-from adapters.sql.models import BackupRow, OrganizationRow, SystemRow
+from adapters.sql.models import BACKUPS, ORGANIZATIONS, BackupRow, OrganizationRow, SystemRow, backup_of, backup_values
 from domain.errors import CatalogUnavailable, Conflict, KeyInFlight, NotFound
 from domain.ledger import Committed, Outcome, plan_commit, pruned, settle
 from domain.model import Backup, BackupState, BackupStats, Limits
@@ -32,6 +32,7 @@ class SqlBackupCatalog:
         source: The engine to open sessions on, or a ready sessionmaker.
         """
         self._sessions = session_factory(source)
+        self._engine = engine_of(self._sessions)
 
     async def org_usage(self, org_id: str) -> OrgUsage:
         """Committed bytes and quota override of an organization.
@@ -57,12 +58,10 @@ class SqlBackupCatalog:
             KeyInFlight: Another intent of the system carries the same idempotency key.
             Conflict: A row with this id or object key exists already.
         """
-        row = BackupRow.from_domain(intent)
-        row.state = BackupState.UPLOADING.value
-        row.committed_at = None
+        values = backup_values(replace(intent, state=BackupState.UPLOADING, committed_at=None))
         try:
-            async with guarded(), self._sessions.begin() as session:
-                session.add(row)
+            async with guarded(), self._engine.begin() as connection:
+                await connection.execute(insert(BACKUPS), values)
         except IntegrityError as error:
             if intent.idempotency_key is not None and await self._key_in_flight(intent):
                 raise KeyInFlight(intent.idempotency_key) from error
@@ -97,25 +96,20 @@ class SqlBackupCatalog:
             TooLarge: The org quota refuses the upload even after retention; nothing changed.
             CatalogUnavailable: The database failed, or the intent row is gone (e.g. reaped).
         """
-        async with guarded(), self._sessions.begin() as session:
+        async with guarded(), self._engine.begin() as connection:
             # Lock the org first: every commit of the org queues here, so what we read next is final.
-            org = await session.scalar(
-                select(OrganizationRow).where(OrganizationRow.id == backup.org_id).with_for_update()
-            )
-            intent = await session.scalar(
-                select(BackupRow)
-                .where(BackupRow.id == backup.id, BackupRow.state == BackupState.UPLOADING.value)
-                .with_for_update()
-            )
+            org = (await connection.execute(_LOCK_ORG, {"org": backup.org_id})).first()
+            rows = (await connection.execute(_INTENT_AND_STORED, {"id": backup.id, "system": backup.system_id})).all()
+            found = [backup_of(row._mapping) for row in rows]
+            intent = next((b for b in found if b.id == backup.id and b.state is BackupState.UPLOADING), None)
             if org is None or intent is None:
                 raise CatalogUnavailable(f"no upload intent {backup.id} to commit")
-            incoming = replace(intent.to_domain(), size=backup.size, sha256=backup.sha256)
-            stored = await _stored(session, intent.system_id)
+            incoming = replace(intent, size=backup.size, sha256=backup.sha256)
+            stored = [b for b in found if b.state is BackupState.STORED]
             # KeyReused and TooLarge leave the `begin()` block by exception, which rolls everything back.
             settled = settle(incoming, stored, now)
             if settled is not None:
-                intent.size, intent.sha256 = backup.size, backup.sha256
-                intent.state = BackupState.DELETING.value
+                await _settle_intent(connection, incoming, BackupState.DELETING, None)
                 outcome, existing = settled
                 return Committed(existing, outcome, [], dropped=replace(incoming, state=BackupState.DELETING))
             plan = plan_commit(
@@ -126,17 +120,16 @@ class SqlBackupCatalog:
                 quota_override=org.quota_bytes,
                 limits=limits,
             )
-            intent.size = backup.size
-            intent.sha256 = backup.sha256
-            intent.committed_at = now
-            intent.state = (BackupState.DELETING if plan.superseded else BackupState.STORED).value
+            await _settle_intent(
+                connection, incoming, BackupState.DELETING if plan.superseded else BackupState.STORED, now
+            )
             if plan.victims:
-                await session.execute(
-                    update(BackupRow)
-                    .where(BackupRow.id.in_([v.id for v in plan.victims]))
+                await connection.execute(
+                    update(BACKUPS)
+                    .where(BACKUPS.c.id.in_([v.id for v in plan.victims]))
                     .values(state=BackupState.DELETING.value)
                 )
-            org.used_bytes = plan.used_after
+            await connection.execute(_SET_USED, {"org": backup.org_id, "used": plan.used_after})
         done = replace(incoming, state=BackupState.STORED, committed_at=now)
         return Committed(done, Outcome.STORED, pruned(plan, done))
 
@@ -159,11 +152,9 @@ class SqlBackupCatalog:
         """Delete the rows among `backup_ids` that are *deleting*; their bytes were uncounted already."""
         if not backup_ids:
             return
-        async with guarded(), self._sessions.begin() as session:
-            await session.execute(
-                delete(BackupRow).where(
-                    BackupRow.id.in_(list(backup_ids)), BackupRow.state == BackupState.DELETING.value
-                )
+        async with guarded(), self._engine.begin() as connection:
+            await connection.execute(
+                delete(BACKUPS).where(BACKUPS.c.id.in_(list(backup_ids)), BACKUPS.c.state == BackupState.DELETING.value)
             )
 
     async def get_backup(self, system_id: str, backup_id: str) -> Backup | None:
@@ -244,6 +235,39 @@ class SqlBackupCatalog:
         """Raise CatalogUnavailable unless the database answers a trivial query."""
         async with guarded(), self._sessions() as session:
             await session.execute(select(1))
+
+
+# The commit path in Core statements: no ORM objects on the hot path.
+_LOCK_ORG = (
+    select(OrganizationRow.used_bytes, OrganizationRow.quota_bytes)
+    .where(OrganizationRow.id == bindparam("org"))
+    .with_for_update()
+)
+# The intent and the system's stored backups in one read, oldest first. The intent is not locked: the
+# org lock serialises commits, and `_settle_intent` only updates it while it is still *uploading*.
+_INTENT_AND_STORED = (
+    select(BACKUPS)
+    .where(
+        BACKUPS.c.system_id == bindparam("system"),
+        or_(BACKUPS.c.state == BackupState.STORED.value, BACKUPS.c.id == bindparam("id")),
+    )
+    .order_by(BACKUPS.c.id)
+)
+_SET_USED = update(ORGANIZATIONS).where(ORGANIZATIONS.c.id == bindparam("org")).values(used_bytes=bindparam("used"))
+
+
+async def _settle_intent(
+    connection: AsyncConnection, incoming: Backup, state: BackupState, now: datetime | None
+) -> None:
+    """Give the intent its final size, digest and state, or raise (rolling back) when a racing abort or
+    the reaper took it meanwhile."""
+    result = await connection.execute(
+        update(BACKUPS)
+        .where(BACKUPS.c.id == incoming.id, BACKUPS.c.state == BackupState.UPLOADING.value)
+        .values(size=incoming.size, sha256=incoming.sha256, state=state.value, committed_at=now)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise CatalogUnavailable(f"no upload intent {incoming.id} to commit")
 
 
 async def _stored(session: AsyncSession, system_id: str) -> list[Backup]:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from adapters.sql._session import session_factory
+from adapters.sql._session import engine_of, session_factory
 from adapters.sql.engine import guarded
-from adapters.sql.models import BackupRow, OrganizationRow, SystemRow
+from adapters.sql.models import BackupRow, OrganizationRow, SystemRow, backup_of
 from domain.credentials import verify_secret
 from domain.errors import Conflict, NotFound
-from domain.model import Backup, BackupState, Organization, SystemIdentity, SystemRecord
+from domain.model import BackupState, Organization, SystemIdentity, SystemRecord
 from domain.ports import OrgUsage, Standing
 
 
@@ -29,11 +28,8 @@ class SqlSystemDirectory:
         source: The engine to open sessions on, or a ready sessionmaker.
         """
         self._sessions = session_factory(source)
-        bind = self._sessions.kw.get("bind")
-        if not isinstance(bind, AsyncEngine):
-            raise TypeError("the sessionmaker must be bound to an AsyncEngine")
         # Authentication runs on every request: plain Core statements on a connection, no ORM session.
-        self._engine = bind
+        self._engine = engine_of(self._sessions)
 
     async def authenticate(self, system_key: str, secret: str) -> SystemIdentity | None:
         """The identity of an active system whose secret matches, else None.
@@ -56,7 +52,7 @@ class SqlSystemDirectory:
         return Standing(
             identity=identity,
             usage=OrgUsage(used_bytes=first.used_bytes, quota_override=first.quota_bytes),
-            stored=tuple(_backup(row) for row in rows if row.b_id is not None),
+            stored=tuple(backup_of(row._mapping, "b_") for row in rows if row.b_id is not None),
         )
 
     async def create_org(self, org: Organization) -> None:
@@ -189,14 +185,6 @@ def _identity(row: Row[Any] | Row[str, str, str, str, bool] | None, secret: str)
     if row is None or row.suspended:
         return None
     return SystemIdentity(system_id=row.id, system_key=row.system_key, org_id=row.org_id)
-
-
-def _backup(row: Row[Any]) -> Backup:
-    """The stored backup in the `b_`-prefixed columns of a standing row (the columns are named as the
-    fields of `Backup`, as `BackupRow.to_domain` maps them)."""
-    values = row._mapping
-    fields = {field.name: values[f"b_{field.name}"] for field in dataclasses.fields(Backup)}
-    return Backup(**{**fields, "state": BackupState(fields["state"])})
 
 
 def _record(row: SystemRow) -> SystemRecord:

@@ -5,9 +5,25 @@ The Alembic revisions in `migrations/versions` create the same schema by hand; k
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Dialect, ForeignKey, Index, MetaData, String, Text, false, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -151,3 +167,22 @@ class BackupRow(Base):
             committed_at=self.committed_at,
             alive_at=self.alive_at,
         )
+
+
+BACKUPS = cast(Table, BackupRow.__table__)
+ORGANIZATIONS = cast(Table, OrganizationRow.__table__)
+_BACKUP_FIELDS = tuple(field.name for field in dataclasses.fields(Backup))
+
+
+def backup_values(backup: Backup) -> dict[str, Any]:
+    """The column values of `backup`'s row, for Core statements (the columns are named as its fields)."""
+    values = {name: getattr(backup, name) for name in _BACKUP_FIELDS}
+    values["state"] = backup.state.value
+    return values
+
+
+def backup_of(row: Mapping[Any, Any], prefix: str = "") -> Backup:
+    """The backup in a Core result row, its columns named `prefix` + field name."""
+    fields = {name: row[prefix + name] for name in _BACKUP_FIELDS}
+    fields["state"] = BackupState(fields["state"])
+    return Backup(**fields)
