@@ -15,6 +15,10 @@ lint:
     uv run --locked mypy
     uv run --locked lint-imports
 
+# Fuzz for longer (bounded): the header parsers, and every API operation with no, Basic and admin credentials (~3 min).
+fuzz EXAMPLES="50":
+    BACKUP_FUZZ_EXAMPLES={{EXAMPLES}} uv run --locked pytest tests/unit/test_header_fuzz.py tests/integration/test_fuzz_http.py -q
+
 # Measure ingest, memory, S3, concurrency and small uploads against same-run baselines (~3 min; --quick: smoke run).
 bench *ARGS:
     uv run --locked python -m bench.run {{ARGS}}
