@@ -43,7 +43,14 @@ URL = "/api/systems/backups"
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    env = {"rate_limit_per_minute": "0", "rate_limit_per_hour": "0", "max_per_system": "2"}
+    # Six identical uploads race in one test: all of them are let in at once (SPEC's default of two
+    # uploads in flight per system would answer the others 429 before the commit could decide).
+    env = {
+        "rate_limit_per_minute": "0",
+        "rate_limit_per_hour": "0",
+        "max_per_system": "2",
+        "max_uploads_per_system": "6",
+    }
     if request.param == "postgresql":
         env["database_url"] = request.getfixturevalue("postgres_url")
     return settings_for(tmp_path, **env)
