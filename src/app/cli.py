@@ -27,7 +27,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env(os.environ)
-        announce_new_data_dir(settings)
         if args.command == "serve":
             return _serve(settings, args)
         if args.command == "migrate":
@@ -43,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def announce_new_data_dir(settings: Settings) -> None:
     """The embedded default creates its data dir on first use. Run from the wrong directory, or with
-    BACKUP_DATA_DIR unset by mistake, a command would otherwise answer from a new, empty service silently."""
+    BACKUP_DATA_DIR unset by mistake, a command would otherwise answer from a new, empty service silently.
+    Called once the command line is known good, right before the container (or `serve`) creates it."""
     if settings.uses_data_dir and not settings.data_dir.exists():
         where = settings.data_dir.expanduser().resolve()
         print(f"backup-collect: {where} does not exist: creating a new, empty data dir", file=sys.stderr)
@@ -56,6 +56,7 @@ async def _run(settings: Settings, handler: Command, args: argparse.Namespace) -
     from adapters.shapes import plain
     from app.composition import build
 
+    announce_new_data_dir(settings)
     container = build(settings)
     try:
         await container.start()
@@ -71,6 +72,7 @@ async def _run(settings: Settings, handler: Command, args: argparse.Namespace) -
 async def _migrate(settings: Settings) -> int:
     from app.composition import build
 
+    announce_new_data_dir(settings)
     container = build(settings)
     try:
         await container.start()
@@ -86,6 +88,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if (args.tls_cert is None) != (args.tls_key is None):
         raise UsageError("serve: --tls-cert and --tls-key go together (HTTPS needs both the certificate and its key)")
     tls = Tls(args.tls_cert, args.tls_key) if args.tls_cert else None
+    if tls is not None:
+        tls.check()  # files that do not load stop serve before it creates anything
+    announce_new_data_dir(settings)
     return serve(settings, args.host, args.port, tls)
 
 
