@@ -68,15 +68,20 @@ def measure(
     block = make_block()
     windows = fleet.Windows(caps.per_minute, caps.per_hour, caps.in_flight)
     anyone = [Credentials(f"bare-{n}", "x") for n in range(plan.systems)]
-    with bare(workdir, replicas_count) as ports:
+    with bare(workdir, replicas_count) as ceiling_servers:
         small = [fleet.Job(who, plan.body) for who in anyone]
+        ports = ceiling_servers.ports
         fleet.run(ports, small[: plan.clients * 4], plan.clients, block, windows, fleet.History(), RUN_DEADLINE)
-        ceilings = [
-            fleet.run(ports, small, plan.clients, block, windows, fleet.History(), RUN_DEADLINE)
-            for _ in range(plan.runs)
-        ]
+        ceilings = []
+        for _ in range(plan.runs):
+            before = ceiling_servers.cpu_seconds()
+            ceilings.append(fleet.run(ports, small, plan.clients, block, windows, fleet.History(), RUN_DEADLINE))
+            ceilings[-1].cpu_seconds = ceiling_servers.cpu_seconds() - before
     ceiling = fleet.median_result(ceilings)
-    say(f"{name}: bare ceiling {ceiling.rate:.0f}/s (p99 {ceiling.percentile(0.99) * 1000:.0f} ms)")
+    say(
+        f"{name}: bare ceiling {ceiling.rate:.0f}/s (p99 {ceiling.percentile(0.99) * 1000:.0f} ms,"
+        f" {ceiling.cpu_per_upload * 1000:.2f} ms CPU/upload)"
+    )
 
     with start() as deployment:
         began = time.monotonic()
@@ -102,6 +107,8 @@ def measure(
             for run in range(plan.mixed_runs)
         ]
         problems = invariants(deployment, systems, caps)
+    if any(r.unexpected for r in results + mixes):
+        show_warnings(workdir)
     return rows(name, plan, results, mixes, ceiling, target, problems)
 
 
@@ -165,13 +172,15 @@ def rows(
         Row(
             f"{name}: server CPU per upload",
             f"{best.cpu_per_upload * 1000:.1f} ms",
-            ", ".join(
-                f"{service} {seconds / best.stored * 1000:.1f} ms"
-                for service, seconds in best.service_cpu_seconds.items()
-                if best.stored
-            )
-            or "-",
-            "-",
+            "; ".join(
+                [f"bare {ceiling.cpu_per_upload * 1000:.2f} ms"]
+                + [
+                    f"{service} {seconds / best.stored * 1000:.1f} ms"
+                    for service, seconds in best.service_cpu_seconds.items()
+                    if best.stored
+                ]
+            ),
+            f"{best.cpu_per_upload / ceiling.cpu_per_upload:.0f}x",
             "(printed)",
             None,
         ),
@@ -208,6 +217,14 @@ def rows(
         )
     )
     return out
+
+
+def show_warnings(workdir: Path, limit: int = 12) -> None:
+    """What the servers logged about the unexpected answers (warnings and errors, the last few)."""
+    for log in sorted(workdir.glob("*.log")):
+        lines = [line for line in log.read_text(errors="replace").splitlines() if "WARNING" in line or "ERROR" in line]
+        for line in lines[-limit:]:
+            print(f"    {log.name}: {line[:300]}", flush=True)
 
 
 def say(text: str) -> None:

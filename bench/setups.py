@@ -120,13 +120,13 @@ def replicas(workdir: Path, caps: Caps, redis_url: str, token: str) -> Iterator[
 
 
 @contextlib.contextmanager
-def bare(workdir: Path, count: int) -> Iterator[list[int]]:
+def bare(workdir: Path, count: int) -> Iterator[Deployment]:
     """`count` bare Litestar handlers (the ceiling), one per replica measured."""
     with contextlib.ExitStack() as stack:
         servers = [
             stack.enter_context(Process(BARE, {}, workdir / f"bare-{n}.log", "/api/health")) for n in range(count)
         ]
-        yield [server.port for server in servers]
+        yield Deployment("bare Litestar handler", {}, servers)
 
 
 def _service_pids(aws: Mapping[str, str], redis_url: str) -> dict[str, int]:

@@ -98,6 +98,9 @@ class SqlBackupCatalog:
         """
         async with guarded(), self._engine.begin() as connection:
             # Lock the org first: every commit of the org queues here, so what we read next is final.
+            # The read must be a statement of its own: under READ COMMITTED a statement that waited for
+            # the lock re-reads only the locked row, so backups joined to it would predate the commit
+            # that held the lock (a racing duplicate would go unseen; the retry contract catches it).
             org = (await connection.execute(_LOCK_ORG, {"org": backup.org_id})).first()
             rows = (await connection.execute(_INTENT_AND_STORED, {"id": backup.id, "system": backup.system_id})).all()
             found = [backup_of(row._mapping) for row in rows]
