@@ -30,13 +30,13 @@ class FillingDisk(Disk):
         super().__init__()
         self.room = room
 
-    def write(self, fd: int, parts: Sequence[bytes]) -> int:
+    def write(self, fd: int, parts: Sequence[bytes], offset: int) -> int:
         size = sum(len(part) for part in parts)
         if size > self.room:
             self.room = 0
             raise OSError(errno.ENOSPC, "No space left on device")
         self.room -= size
-        return super().write(fd, parts)
+        return super().write(fd, parts, offset)
 
     def free_bytes(self, directory: Path) -> int:  # noqa: ARG002 - the room is the test's to set
         return self.room

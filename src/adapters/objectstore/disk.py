@@ -10,10 +10,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import cast
 
-# sync_file_range(2) flags (linux/fs.h).
-_WAIT_BEFORE = 1
+# sync_file_range(2): SYNC_FILE_RANGE_WRITE (linux/fs.h) starts writeback without waiting for it.
 _WRITE = 2
-_WAIT_AFTER = 4
 # writev(2) takes at most IOV_MAX (1024 on Linux) buffers per call.
 _MAX_PARTS = 512
 
@@ -34,10 +32,9 @@ class Disk:
     """What `FileObjectStore` asks of the kernel. Every method raises OSError on failure.
 
     Writeback: after each block `start_writeback` asks the kernel to begin writing it out
-    (`sync_file_range(SYNC_FILE_RANGE_WRITE)`) and waits for the block before it, so at most two blocks
-    are dirty when the final `fsync` runs and it has little left to do. Without sync_file_range (not
-    Linux) the file is `fdatasync`ed each time it grows past a multiple of `FALLBACK_BYTES`, in the
-    writer thread.
+    (`sync_file_range(SYNC_FILE_RANGE_WRITE)`, which does not wait), so the final `fsync` finds most of the
+    file on its way to the disk already. Without sync_file_range (not Linux) the file is `fdatasync`ed each
+    time a block crosses a multiple of `FALLBACK_BYTES`, in the writer thread.
     """
 
     FALLBACK_BYTES = 32 * 1024 * 1024
@@ -70,13 +67,14 @@ class Disk:
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         return fd, temp
 
-    def write(self, fd: int, parts: Sequence[bytes]) -> int:
-        """Append every byte of `parts` (no join: one writev per up to 512 buffers); the count written."""
+    def write(self, fd: int, parts: Sequence[bytes], offset: int) -> int:
+        """Write every byte of `parts` at `offset` (no join: one pwritev per up to 512 buffers, so blocks
+        of one file may be written by several threads at once); the count written."""
         written = 0
         for first in range(0, len(parts), _MAX_PARTS):
             pending = [memoryview(part) for part in parts[first : first + _MAX_PARTS] if part]
             while pending:
-                done = os.writev(fd, pending)
+                done = os.pwritev(fd, pending, offset + written)
                 written += done
                 while pending and done >= len(pending[0]):
                     done -= len(pending.pop(0))
@@ -84,14 +82,12 @@ class Disk:
                     pending[0] = pending[0][done:]
         return written
 
-    def start_writeback(self, fd: int, offset: int, length: int, previous: tuple[int, int] | None) -> None:
-        """Begin writing out `length` bytes at `offset`; wait for the `previous` (offset, length) block."""
+    def start_writeback(self, fd: int, offset: int, length: int) -> None:
+        """Begin writing out `length` bytes at `offset`, without waiting for them."""
         if self._range_sync is None:
             if (offset + length) // self.FALLBACK_BYTES != offset // self.FALLBACK_BYTES:
                 os.fdatasync(fd)
             return
-        if previous is not None:
-            self._range(fd, *previous, _WAIT_BEFORE | _WRITE | _WAIT_AFTER)
         self._range(fd, offset, length, _WRITE)
 
     def fsync(self, fd: int) -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import errno
 import os
 import re
+import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -56,40 +59,31 @@ async def _in_thread(call: Callable[[], T]) -> T:
 
 
 class _DurableWrite:
-    """One `put` under way: a temp file beside the target, written one block at a time."""
+    """One `put` under way: a temp file beside the target, written a block at a time, up to DEPTH blocks
+    in flight in the writer threads (each at its own offset) while the next block arrives."""
+
+    DEPTH = 3
 
     def __init__(self, disk: Disk, fd: int, temp: Path, target: Path) -> None:
         self._disk, self._fd, self._temp, self._target = disk, fd, temp, target
         self._offset = 0
-        self._previous: tuple[int, int] | None = None
-        self._pending: Future[None] | None = None
-        self._closed = False
+        self._inflight: deque[Future[None]] = deque()
+        self._lock = threading.Lock()
+        self._closed = False  # closed by the writer thread (seal) or the event loop (abandon), once
 
     async def write(self, parts: list[bytes]) -> None:
-        """Hand `parts` to the writer thread once the block before is written."""
-        if self._pending is not None:
-            await _settled(self._pending)
-        self._pending = _IO.submit(self._write, parts)
+        """Hand `parts` to a writer thread once fewer than DEPTH blocks are in flight."""
+        while len(self._inflight) >= self.DEPTH:
+            await _settled(self._inflight.popleft())
+        offset = self._offset
+        self._offset += sum(map(len, parts))
+        self._inflight.append(_IO.submit(self._write, parts, offset))
 
     async def seal(self, parts: list[bytes]) -> int:
         """Write the rest, fsync, rename into place, fsync the directory; the size written."""
-        if self._pending is not None:
-            await _settled(self._pending)
-            self._pending = None
+        while self._inflight:
+            await _settled(self._inflight.popleft())
         return await _in_thread(lambda: self._seal(parts))
-
-    def abandon(self) -> None:
-        """Remove the temp file; close it once the thread is done with it."""
-        self._disk.unlink(self._temp)
-        if self._pending is None:
-            self._close()
-        else:
-            self._pending.add_done_callback(lambda _: self._close())
-
-    def _close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._disk.close(self._fd)
 
     def seal_now(self, parts: list[bytes]) -> int:
         """`seal` within the writer thread, for a body that fit in one block; cleans up if it fails."""
@@ -99,15 +93,32 @@ class _DurableWrite:
             self.abandon()
             raise
 
-    def _write(self, parts: list[bytes]) -> None:
-        length = self._disk.write(self._fd, parts)
-        self._disk.start_writeback(self._fd, self._offset, length, self._previous)
-        self._previous = (self._offset, length)
-        self._offset += length
+    async def drain(self) -> None:
+        """Wait for the blocks still in flight, whatever became of them (the put is failing already)."""
+        while self._inflight:
+            with contextlib.suppress(Exception):
+                await _settled(self._inflight.popleft())
+
+    def abandon(self) -> None:
+        """Remove the temp file and close it; no writer thread uses it any more (see `drain`)."""
+        self._disk.unlink(self._temp)
+        self._close()
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self._disk.close(self._fd)
+
+    def _write(self, parts: list[bytes], offset: int) -> None:
+        length = self._disk.write(self._fd, parts, offset)
+        self._disk.start_writeback(self._fd, offset, length)
 
     def _seal(self, parts: list[bytes]) -> int:
         if parts:
-            self._offset += self._disk.write(self._fd, parts)
+            self._disk.write(self._fd, parts, self._offset)
+            self._offset += sum(map(len, parts))
         self._disk.fsync(self._fd)
         self._close()
         self._disk.rename(self._temp, self._target)
@@ -151,7 +162,10 @@ class FileObjectStore:
             return await write.seal(parts)
         except BaseException:
             if write is not None:
-                write.abandon()
+                try:
+                    await write.drain()
+                finally:
+                    write.abandon()
             raise
 
     async def delete(self, key: str) -> None:
