@@ -49,8 +49,9 @@ def test_serve_with_a_certificate_and_its_key_speaks_https_only(tmp_path: Path) 
 
 @pytest.mark.parametrize("given", [["--tls-cert", "cert.pem"], ["--tls-key", "key.pem"]])
 def test_a_certificate_without_its_key_or_a_key_alone_is_a_usage_error(
-    given: list[str], capsys: pytest.CaptureFixture[str]
+    given: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    monkeypatch.setenv("BACKUP_DATA_DIR", str(tmp_path))
     assert main(["serve", *given]) == 2
     assert capsys.readouterr().err.splitlines() == [
         "backup-collect: serve: --tls-cert and --tls-key go together (HTTPS needs both the certificate and its key)"
@@ -60,6 +61,7 @@ def test_a_certificate_without_its_key_or_a_key_alone_is_a_usage_error(
 def test_tls_files_that_do_not_load_stop_serve_with_one_line_naming_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    (tmp_path / "data").mkdir()
     monkeypatch.setenv("BACKUP_DATA_DIR", str(tmp_path / "data"))
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -69,7 +71,7 @@ def test_tls_files_that_do_not_load_stop_serve_with_one_line_naming_them(
         assert main(["serve", "--port", "1", "--tls-cert", str(cert_file), "--tls-key", str(key_file)]) == 1
         (line,) = capsys.readouterr().err.splitlines()
         assert line.startswith(f"backup-collect: --tls-cert {cert_file} / --tls-key {key_file}: ")
-    assert not (tmp_path / "data").exists()  # stopped before creating anything
+    assert list((tmp_path / "data").iterdir()) == []  # stopped before creating anything
 
 
 def admin_listing(url: str, key: str) -> list[dict[str, Any]]:
