@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
@@ -40,13 +41,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def announce_new_data_dir(settings: Settings) -> None:
+def announce_new_data_dir(settings: Settings, say: Callable[[str], object] | None = None) -> None:
     """The embedded default creates its data dir on first use. Run from the wrong directory, or with
     BACKUP_DATA_DIR unset by mistake, a command would otherwise answer from a new, empty service silently.
-    Called once the command line is known good, right before the container (or `serve`) creates it."""
+    Called once the command line is known good, right before the container (or `serve`) creates it.
+    `say`: where the line goes (serve logs it, in BACKUP_LOG_FORMAT); a plain line on stderr by default."""
     if settings.uses_data_dir and not settings.data_dir.exists():
         where = settings.data_dir.expanduser().resolve()
-        print(f"backup-collect: {where} does not exist: creating a new, empty data dir", file=sys.stderr)
+        line = f"{where} does not exist: creating a new, empty data dir"
+        if say is not None:
+            say(line)
+        else:
+            print(f"backup-collect: {line}", file=sys.stderr)
 
 
 async def _run(settings: Settings, handler: Command, args: argparse.Namespace) -> int:
@@ -83,6 +89,7 @@ async def _migrate(settings: Settings) -> int:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    from app import logs
     from app.serve import Tls, serve
 
     if (args.tls_cert is None) != (args.tls_key is None):
@@ -90,7 +97,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     tls = Tls(args.tls_cert, args.tls_key) if args.tls_cert else None
     if tls is not None:
         tls.check()  # files that do not load stop serve before it creates anything
-    announce_new_data_dir(settings)
+    # From here on serve writes only log lines, in BACKUP_LOG_FORMAT (json: one object per line).
+    logs.configure(settings.log_format)
+    announce_new_data_dir(settings, logging.getLogger(__name__).warning)
     return serve(settings, args.host, args.port, tls)
 
 

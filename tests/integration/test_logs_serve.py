@@ -207,3 +207,11 @@ def test_a_bad_log_format_stops_serve_naming_the_variable(tmp_path: Path) -> Non
     assert result.returncode == 1
     (line,) = result.stderr.strip().splitlines()
     assert "BACKUP_LOG_FORMAT" in line
+
+
+def test_a_first_start_in_json_says_so_in_json(tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    with serving(env_for(tmp_path / "new", "json"), log):
+        pass
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert any("creating a new, empty data dir" in line["message"] for line in lines)
