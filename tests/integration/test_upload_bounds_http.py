@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 import time
 from collections.abc import Iterator
@@ -12,8 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from adapters.objectstore.obstore_adapter import ObstoreObjectStore
+from adapters.objectstore.urls import store_from_url
+from app.composition import Overrides
 from app.settings import Settings
 from tests.integration.live import Tenant, live_server, object_files, provision, rows_by_state, settings_for, wait_until
+from tests.integration.services import S3Service
 from tests.unit.fakes import pgp
 
 URL = "/api/systems/backups"
@@ -122,3 +127,20 @@ def test_another_system_is_not_held_back_by_a_busy_one(settings: Settings) -> No
         for _ in range(2):
             stack.enter_context(start_upload(url, busy, 10_000, pgp(1024)))
         assert httpx.post(url + URL, content=pgp(100), auth=other.auth, timeout=10).status_code == 201
+
+
+def test_a_silent_body_on_s3_is_408_and_leaves_no_object_nor_open_multipart(tmp_path: Path, s3: S3Service) -> None:
+    where = f"idle-{secrets.token_hex(4)}"
+    settings = settings_for(tmp_path, body_idle_timeout="2s", rate_limit_per_minute="0", rate_limit_per_hour="0")
+    tenant = provision(settings)[0]
+    objects = ObstoreObjectStore(store_from_url(s3.url(where), env=s3.env))
+    # Past one 6 MiB part, so a multipart upload is open when the body goes silent.
+    with (
+        live_server(settings, Overrides(objects=objects)) as url,
+        start_upload(url, tenant, 100_000_000, pgp(8 * 1024 * 1024)) as stalled,
+    ):
+        status, _, _ = answer_of(stalled)
+    assert status == 408
+    assert rows_by_state(settings) == {}
+    assert s3.pending_multipart_uploads(where) == []
+    assert [o.key for o in s3.client().list_objects_v2(Bucket=s3.bucket, Prefix=where).get("Contents", [])] == []
