@@ -27,6 +27,8 @@ HEAD_LIMIT_SECONDS = 10.0
 # A connection past the cap is only served if it turns out to be a health probe; it gets this long.
 OVER_CAP_HEAD_SECONDS = 2.0
 HEALTH_PATH = b"/api/health"
+# SPEC's Retry-After for every 503.
+RETRY_AFTER = 30
 # File descriptors the process needs besides client connections (database, store, logs, listeners).
 RESERVED_FDS = 64
 
@@ -119,13 +121,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         """Every refusal at the protocol level, in the envelope (uvicorn's own is plain text)."""
         status = self._refusal
         message = {431: "request header fields too large", 503: "too many connections"}.get(status, msg)
-        data: dict[str, Any] | None = {"retry_after_seconds": 1} if status == 503 else None
+        data: dict[str, Any] | None = {"retry_after_seconds": RETRY_AFTER} if status == 503 else None
         body = json.dumps({"code": status, "message": message, "data": data}).encode()
         head = [STATUS_LINE[status]]
         for name, value in self.server_state.default_headers:
             head += [name, b": ", value, b"\r\n"]
         if status == 503:
-            head.append(b"retry-after: 1\r\n")
+            head.append(b"retry-after: %d\r\n" % RETRY_AFTER)
         head += [b"content-type: application/json\r\ncontent-length: ", str(len(body)).encode(), b"\r\n"]
         head.append(b"connection: close\r\n\r\n")
         self._head_complete()

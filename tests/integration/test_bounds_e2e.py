@@ -115,7 +115,8 @@ def test_past_the_connection_cap_new_requests_get_503_and_health_still_answers(s
         refused = httpx.get(served.url + "/api/systems/backups", timeout=5)
         assert refused.status_code == 503
         assert refused.json()["code"] == 503
-        assert refused.headers["Retry-After"] == "1"
+        assert refused.headers["Retry-After"] == "30"
+        assert refused.json()["data"] == {"retry_after_seconds": 30}
         # ...and health probes are answered at once.
         for _ in range(5):
             started = time.monotonic()
