@@ -7,14 +7,25 @@ import base64
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
 
-from tests.integration.live import Tenant, provision, raw_request, serving, settings_for, wait_until
+from tests.integration.live import (
+    Tenant,
+    provision,
+    raw_request,
+    rows_by_state,
+    serving,
+    settings_for,
+    wait_until,
+)
+from tests.integration.test_db_stall_http import TableLock
 from tests.unit.fakes import pgp
 
 URL = "/api/systems/backups"
@@ -215,3 +226,134 @@ def test_a_first_start_in_json_says_so_in_json(tmp_path: Path) -> None:
         pass
     lines = [json.loads(line) for line in log.read_text().splitlines()]
     assert any("creating a new, empty data dir" in line["message"] for line in lines)
+
+
+def check_logged(text: str, secrets: list[str], answers: list[httpx.Response]) -> list[dict[str, Any]]:
+    """No secret anywhere in `text`; each answer has its one access line with SPEC's fields; those lines."""
+    for secret in secrets:
+        assert secret not in text
+    requests = access_lines([json.loads(line) for line in text.splitlines()])
+    for line in requests:
+        assert {"request_id", "method", "path", "status", "duration_ms"} <= line.keys()
+        if line["method"] == "POST" and line["path"] == URL:
+            assert {"system_key", "backup_id", "size", "outcome", "pruned"} <= line.keys()
+    for answer in answers:
+        (logged,) = [r for r in requests if r["request_id"] == answer.headers["X-Request-ID"]]
+        assert (logged["method"], logged["path"], logged["status"]) == (
+            answer.request.method,
+            answer.request.url.path,
+            answer.status_code,
+        )
+    return requests
+
+
+class HeldUpload:
+    """An upload on a raw socket that sent its head and part of its body and then waits: in flight."""
+
+    def __init__(self, base_url: str, tenant: Tenant, request_id: str, *headers: str) -> None:
+        host, port = base_url.removeprefix("http://").split(":")
+        self.body = pgp(90000)
+        self.sent = 0
+        basic = httpx.BasicAuth(*tenant.auth)._auth_header
+        head = [f"POST {URL} HTTP/1.1", "Host: t", f"Authorization: {basic}", f"X-Request-ID: {request_id}"]
+        head += [*headers, f"Content-Length: {len(self.body)}", "", ""]
+        self.sock = socket.create_connection((host, int(port)), timeout=15)
+        self.sock.sendall("\r\n".join(head).encode())
+        self.more()
+
+    def more(self) -> None:
+        """A few more body bytes: the body is not idle."""
+        self.sock.sendall(self.body[self.sent : self.sent + 1000])
+        self.sent += 1000
+
+    def answer(self) -> bytes:
+        """What the server answers once it gave up on the silent body."""
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            data = self.sock.recv(65536)
+            if not data:
+                break
+            answer += data
+        self.sock.close()
+        return answer
+
+
+def test_refusals_and_an_idle_body_are_logged_with_the_fields_and_no_secret(tmp_path: Path) -> None:
+    """403 (append-only delete), 422 (key reused), 409 (key in flight), 429 (system's uploads in flight)
+    and 408 (a body gone silent) each log one line with SPEC's fields, and nothing secret."""
+    data = tmp_path / "data"
+    settings = settings_for(data)
+    tenant = provision(settings)[0]
+    log = tmp_path / "serve.log"
+    env = env_for(
+        data,
+        "json",
+        BACKUP_APPEND_ONLY="true",
+        BACKUP_BODY_IDLE_TIMEOUT="3s",
+        BACKUP_MAX_UPLOADS_PER_SYSTEM="2",
+        BACKUP_RATE_LIMIT_PER_MINUTE="0",
+        BACKUP_RATE_LIMIT_PER_HOUR="0",
+    )
+    with serving(env, log) as served, httpx.Client(base_url=served.url, auth=tenant.auth, timeout=30) as http:
+        first = http.post(URL, content=pgp(3000), headers={"Idempotency-Key": '"k-one"'})
+        reused = http.post(URL, content=pgp(4000), headers={"Idempotency-Key": '"k-one"'})
+        refused = http.delete(f"{URL}/{first.json()['data']['id']}")
+
+        held = [HeldUpload(served.url, tenant, "held-1", 'Idempotency-Key: "k-held"')]
+        wait_until(lambda: rows_by_state(settings).get("uploading") == 1)
+        held[0].more()
+        in_flight = http.post(URL, content=pgp(100), headers={"Idempotency-Key": '"k-held"'})
+        held.append(HeldUpload(served.url, tenant, "held-2"))
+        wait_until(lambda: rows_by_state(settings).get("uploading") == 2)
+        for upload in held:
+            upload.more()
+        busy = http.post(URL, content=pgp(100))
+        # Both held bodies now go silent: each is aborted with 408 after BACKUP_BODY_IDLE_TIMEOUT.
+        idle = [upload.answer() for upload in held]
+        wait_until(lambda: log.read_text().count('"outcome": "aborted"') == 2)
+
+    answers = [first, reused, refused, in_flight, busy]
+    assert [a.status_code for a in answers] == [201, 422, 403, 409, 429]
+    assert int(busy.headers["Retry-After"]) >= 1
+    assert all(answer.startswith(b"HTTP/1.1 408 ") for answer in idle)
+    basic = base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
+    secrets = [tenant.secret, basic, ADMIN_TOKEN, METRICS_TOKEN, "Authorization"]
+    requests = check_logged(log.read_text(), secrets, answers)
+    outcome = {r["request_id"]: r.get("outcome") for r in requests}
+    assert [outcome[a.headers["X-Request-ID"]] for a in answers] == [
+        "stored",
+        "invalid",
+        None,
+        "invalid",
+        "rate_limited",
+    ]
+    for request_id in ["held-1", "held-2"]:
+        (line,) = [r for r in requests if r["request_id"] == request_id]
+        assert (line["method"], line["path"], line["status"], line["outcome"]) == ("POST", URL, 408, "aborted")
+        assert line["system_key"] == tenant.key
+
+
+def test_a_stalled_database_is_logged_with_the_fields_and_no_secret(postgres_url: str, tmp_path: Path) -> None:
+    """Queries stuck behind a lock: the upload and the listing answer 503 and log so, without secrets."""
+    database_url = (
+        make_url(postgres_url).update_query_dict({"command_timeout": "2"}).render_as_string(hide_password=False)
+    )
+    data = tmp_path / "data"
+    tenant = provision(settings_for(data, database_url=database_url))[0]
+    log = tmp_path / "serve.log"
+    env = env_for(data, "json", BACKUP_DATABASE_URL=database_url, BACKUP_RATE_LIMIT_PER_MINUTE="0")
+    with (
+        serving(env, log) as served,
+        httpx.Client(base_url=served.url, auth=tenant.auth, timeout=60) as http,
+        TableLock(database_url, "organizations, backups"),
+    ):
+        upload = http.post(URL, content=pgp(1000))
+        listing = http.get(URL)
+    assert (upload.status_code, listing.status_code) == (503, 503)
+    assert upload.json()["data"]["dependency"] == "database"
+    basic = base64.b64encode(f"{tenant.key}:{tenant.secret}".encode()).decode()
+    secrets = [tenant.secret, basic, ADMIN_TOKEN, METRICS_TOKEN, "Authorization"]
+    password = make_url(postgres_url).password
+    requests = check_logged(log.read_text(), [*secrets, *([password] if password else [])], [upload, listing])
+    (line,) = [r for r in requests if r["request_id"] == upload.headers["X-Request-ID"]]
+    assert line["outcome"] == "unavailable"
