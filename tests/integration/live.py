@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import socket
 import sqlite3
 import ssl
@@ -174,13 +177,24 @@ class ServeProcess:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
+        """SIGTERM to the whole process group, so a wrapper (strace detaches when signalled) never leaves
+        the server behind; whatever is still there after 15 s is killed."""
+        group = self.process.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGTERM)
+        deadline = time.monotonic() + 15
         try:
             self.process.wait(timeout=15)
+            while time.monotonic() < deadline:
+                os.killpg(group, 0)  # raises once no process of the group is left
+                time.sleep(0.05)
+        except ProcessLookupError:
+            return
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        self.process.wait()
 
 
 def start_serve(
@@ -201,6 +215,7 @@ def start_serve(
             env=env,
             stdout=out,
             stderr=out,
+            start_new_session=True,
         )
     if trust is None:
         return ServeProcess(f"http://127.0.0.1:{port}", process, log)
