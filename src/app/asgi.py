@@ -14,14 +14,12 @@ from litestar import Litestar
 from adapters.http.api import create_litestar
 from adapters.http.console import ConsoleServices
 from adapters.http.gate import UploadGate
-from app.composition import Container, Overrides, build
+from app.composition import REAPER_INTERVAL, Container, Overrides, build
 from app.settings import Settings
 from domain.errors import DomainError
 from domain.reaper import Reaper
 
 log = logging.getLogger(__name__)
-# How often each replica offers to run a reaper pass.
-REAPER_INTERVAL = 300.0
 
 
 def create_app(settings: Settings | None = None, overrides: Overrides | None = None) -> Litestar:
@@ -42,7 +40,11 @@ def app_for(container: Container) -> Litestar:
             log.warning("the object store does not answer (%s): uploads get 503 until it does", exc)
         if container.settings.max_size_per_org == 0:
             log.warning("BACKUP_MAX_SIZE_PER_ORG=0: organizations without their own quota are unlimited")
-        reaping = asyncio.create_task(reap_forever(container.reaper)) if container.reaper else None
+        reaping = (
+            asyncio.create_task(reap_forever(container.reaper, container.reaper_interval.total_seconds()))
+            if container.reaper
+            else None
+        )
         try:
             yield
         finally:
@@ -78,7 +80,7 @@ def console_for(container: Container, token: str | None) -> ConsoleServices | No
     )
 
 
-async def reap_forever(reaper: Reaper, interval: float = REAPER_INTERVAL) -> None:
+async def reap_forever(reaper: Reaper, interval: float = REAPER_INTERVAL.total_seconds()) -> None:
     """A pass at start (to finish what a crash left) and every `interval` seconds; one replica at a
     time does the work (the reaper takes a database lease)."""
     while True:

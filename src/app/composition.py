@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from adapters.http.metrics import Metrics
@@ -21,8 +22,8 @@ from adapters.runtime.clock import SystemClock, Uuid7Factory
 from app.settings import Settings
 from domain.destroy import DestroySystem
 from domain.fsck import Fsck
-from domain.ingest import IngestBackup
-from domain.maintenance import MaintenanceCatalog
+from domain.ingest import HEARTBEAT, IngestBackup
+from domain.maintenance import GRACE, MaintenanceCatalog
 from domain.organizations import OrgAdmin
 from domain.ports import BackupCatalog, Clock, IdFactory, ObjectStore, RateLimiter, SystemDirectory
 from domain.reaper import Reaper
@@ -32,6 +33,9 @@ from domain.systems import SystemAdmin
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+# How often each replica offers to run a reaper pass.
+REAPER_INTERVAL = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,6 +51,12 @@ class Overrides:
     engine: AsyncEngine | None = None
     """An engine the overriding adapters use; the container migrates and disposes it."""
     maintenance: MaintenanceCatalog | None = None
+    reaper_age: timedelta | None = None
+    """How long the reaper lets an intent stay silent (default: the domain's GRACE, 1 h)."""
+    reaper_interval: timedelta | None = None
+    """How often the server offers a reaper pass (default: REAPER_INTERVAL)."""
+    heartbeat: timedelta | None = None
+    """How often an upload still receiving marks its intent alive (default: the domain's HEARTBEAT)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +85,7 @@ class Container:
     destroy: DestroySystem
     fsck: Fsck | None
     reaper: Reaper | None
+    reaper_interval: timedelta = REAPER_INTERVAL
     engine: AsyncEngine | None = None
 
     async def stale_systems(self) -> int:
@@ -128,7 +139,15 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         ids=ids,
         maintenance=maintenance,
         engine=engine,
-        ingest=IngestBackup(catalog=catalog, objects=objects, limiter=limiter, clock=clock, ids=ids, limits=limits),
+        ingest=IngestBackup(
+            catalog=catalog,
+            objects=objects,
+            limiter=limiter,
+            clock=clock,
+            ids=ids,
+            limits=limits,
+            heartbeat=given.heartbeat or HEARTBEAT,
+        ),
         metrics=Metrics(rate_limit_failures=_failures_of(limiter)),
         registry=Registry(directory=directory, ids=ids),
         access=BackupAccess(catalog=catalog, objects=objects, limits=limits, append_only=settings.append_only),
@@ -137,7 +156,10 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         systems=SystemAdmin(directory=directory, catalog=catalog, clock=clock, limits=limits),
         destroy=DestroySystem(directory=directory, catalog=catalog, objects=objects),
         fsck=None if maintenance is None else Fsck(catalog=maintenance, objects=objects, clock=clock),
-        reaper=None if maintenance is None else Reaper(catalog=maintenance, objects=objects, clock=clock),
+        reaper=None
+        if maintenance is None
+        else Reaper(catalog=maintenance, objects=objects, clock=clock, grace=given.reaper_age or GRACE),
+        reaper_interval=given.reaper_interval or REAPER_INTERVAL,
     )
 
 

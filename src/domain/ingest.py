@@ -47,6 +47,8 @@ class IngestBackup:
     clock: Clock
     ids: IdFactory
     limits: Limits
+    heartbeat: timedelta = HEARTBEAT
+    """How often an upload still receiving marks its intent alive."""
 
     async def __call__(self, who: SystemIdentity, upload: Upload, standing: Standing | None = None) -> IngestResult:
         """`standing`: what `SystemDirectory.authenticate_upload` read with the identity, so the advisory
@@ -137,12 +139,12 @@ class IngestBackup:
         return replace(intent, size=metered.size, sha256=metered.sha256, state=BackupState.STORED)
 
     async def _heartbeat(self, backup_id: str, body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        """Pass the body on, marking the intent alive every HEARTBEAT while it keeps arriving, so the
+        """Pass the body on, marking the intent alive every `heartbeat` while it keeps arriving, so the
         reaper never takes an upload that is still receiving (a silent one ends at the HTTP edge)."""
         beaten = self.clock.now()
         async for chunk in body:
             now = self.clock.now()
-            if now - beaten >= HEARTBEAT:
+            if now - beaten >= self.heartbeat:
                 beaten = now
                 try:
                     await self.catalog.keep_alive(backup_id, now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from domain.errors import DomainError
 from domain.maintenance import GRACE, MaintenanceCatalog
@@ -28,12 +29,14 @@ class Reaper:
     catalog: MaintenanceCatalog
     objects: ObjectStore
     clock: Clock
+    grace: timedelta = GRACE
+    """How long an intent may stay silent (no heartbeat) before it counts as abandoned."""
 
     async def __call__(self) -> ReaperPass:
         async with self.catalog.lease("reaper") as held:
             if not held:
                 return ReaperPass(ran=False)
-            cutoff = self.clock.now() - GRACE
+            cutoff = self.clock.now() - self.grace
             rows = await self.catalog.all_backups()
             deleting = [r for r in rows if r.state is BackupState.DELETING]
             stale = [r for r in rows if r.state is BackupState.UPLOADING and r.last_heard < cutoff]
