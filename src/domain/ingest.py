@@ -105,6 +105,10 @@ class IngestBackup:
             stored: Sequence[Backup] = await self.catalog.stored_backups(who.system_id)
         else:
             usage, stored = standing.usage, standing.stored
+        if declared and any(backup.size == declared for backup in stored):
+            # Possibly a retry of a backup already stored: only the commit can tell (it settles duplicates
+            # before it checks the quota), so a retry at an org near its quota answers 200, not 413.
+            return
         plan_commit(
             stored=stored,
             incoming_size=declared,

@@ -337,3 +337,19 @@ def test_the_nethserver_8_curl_line_retried_after_a_lost_answer_stores_one_backu
     kept = stored(sqlite, tenant)
     assert sorted(b.id for b in kept) == sorted([older, answer["data"]["id"]])
     assert len(object_files(sqlite)) == 2
+
+
+def test_a_retry_at_an_org_near_its_quota_is_the_stored_backup_not_a_413(tmp_path: Path) -> None:
+    near_quota = settings_for(tmp_path, rate_limit_per_minute="0", rate_limit_per_hour="0", max_size_per_org="10000")
+    tenant = provision(near_quota)[0]
+    body = pgp(6000)
+    with live_server(near_quota) as base:
+        first = post(base, tenant, body)
+        retry = post(base, tenant, body)
+        other = post(base, tenant, pgp(6000))
+    assert first.status_code == 201
+    assert retry.status_code == 200, retry.text
+    assert retry.json()["data"]["id"] == first.json()["data"]["id"]
+    assert other.status_code == 413
+    assert other.json()["data"]["errors"][0]["key"] == "org_quota"
+    assert [b.id for b in stored(near_quota, tenant)] == [first.json()["data"]["id"]]
