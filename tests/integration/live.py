@@ -177,24 +177,41 @@ class ServeProcess:
             time.sleep(0.1)
 
     def stop(self) -> None:
-        """SIGTERM to the whole process group, so a wrapper (strace detaches when signalled) never leaves
-        the server behind; whatever is still there after 15 s is killed."""
-        group = self.process.pid
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGTERM)
-        deadline = time.monotonic() + 15
+        """SIGTERM, then SIGKILL what is left after 15 s. When the server leads its own process group (as
+        start_serve's do) the whole group is signalled, so a wrapper such as strace, which detaches when
+        signalled, never leaves the server behind."""
+        pid = self.process.pid
         try:
-            self.process.wait(timeout=15)
-            while time.monotonic() < deadline:
-                os.killpg(group, 0)  # raises once no process of the group is left
-                time.sleep(0.05)
+            group = os.getpgid(pid) == pid
         except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            pass
+            group = False
+        deadline = time.monotonic() + 15
+        self._send(signal.SIGTERM, group)
+        if not self._ended(group, deadline):
+            self._send(signal.SIGKILL, group)
+            self.process.wait()
+
+    def _send(self, sig: signal.Signals, group: bool) -> None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
-        self.process.wait()
+            if group:
+                os.killpg(self.process.pid, sig)
+            else:
+                self.process.send_signal(sig)
+
+    def _ended(self, group: bool, deadline: float) -> bool:
+        try:
+            self.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return False
+        while group:
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
 
 def start_serve(
