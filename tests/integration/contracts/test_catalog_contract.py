@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from uuid6 import uuid7
 
+from adapters.memory.clock import FrozenClock
 from domain.errors import CatalogUnavailable, Conflict, NotFound, TooLarge
 from domain.ledger import Outcome
 from domain.model import Backup, BackupState, Limits, SystemIdentity
 from domain.ports import BackupCatalog, OrgUsage, SystemDirectory
+from domain.systems import SystemAdmin
 from tests.integration.contracts.builders import intent, new_org, new_system, now
 from tests.integration.services import Ledger
 
@@ -326,3 +328,13 @@ async def test_stale_systems_are_those_silent_since_the_cutoff_or_never_heard_fr
     assert await catalog.count_stale_systems(cutoff) == 3  # silent, never (suspended counts), gone
     assert await catalog.count_stale_systems(now - timedelta(days=30)) == 2  # never, gone
     assert await catalog.count_stale_systems(now + timedelta(seconds=1)) == 5
+    # The metric's one query and the operators' `stale` (CLI, admin API, console) apply one rule.
+    operators = SystemAdmin(directory=directory, catalog=catalog, clock=FrozenClock(now), limits=LIMITS)
+    for older_than in (timedelta(hours=36), timedelta(days=30), timedelta(seconds=-1)):
+        listed = await operators.stale(older_than)
+        assert len(listed) == await catalog.count_stale_systems(now - older_than)
+    assert {s.system_key for s in await operators.stale(timedelta(hours=36))} == {
+        silent.system_key,
+        never.system_key,
+        gone.system_key,
+    }
