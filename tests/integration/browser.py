@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 from selenium import webdriver
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
+
+from tests.integration.services import missing
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -36,12 +37,9 @@ FLAGS = (
 
 def require_chromium() -> None:
     """Under CI a missing browser fails the run (.ci/run installs it); elsewhere the test skips."""
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).exists()]
-    if missing:
-        message = f"{', '.join(missing)} missing: apt-get install chromium chromium-driver"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    absent = [path for path in (CHROMIUM, CHROMEDRIVER) if not Path(path).exists()]
+    if absent:
+        missing("Chromium", f"{', '.join(absent)} missing: apt-get install chromium chromium-driver")
 
 
 @contextmanager
