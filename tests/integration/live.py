@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import signal
@@ -59,6 +60,11 @@ class Tenant:
     @property
     def auth(self) -> tuple[str, str]:
         return (self.key, self.secret)
+
+    @property
+    def basic(self) -> str:
+        """The `Authorization` value of this system's credentials, for requests written by hand."""
+        return "Basic " + base64.b64encode(f"{self.key}:{self.secret}".encode()).decode()
 
 
 def provision(settings: Settings, quota: int | None = None, systems: int = 1) -> list[Tenant]:

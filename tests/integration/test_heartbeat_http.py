@@ -14,7 +14,6 @@ from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.composition import Overrides
@@ -92,7 +91,7 @@ def test_an_upload_silent_past_the_reaper_age_loses_its_intent_and_is_refused(
     url, tenant = site
     host, port = url.removeprefix("http://").split(":")
     first, rest = pgp(200), pgp(100)
-    auth = httpx.BasicAuth(*tenant.auth)._auth_header
+    auth = tenant.basic
     with socket.create_connection((host, int(port)), timeout=20) as sock:
         sock.sendall(
             f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\nX-Filename: quiet.gpg\r\n"

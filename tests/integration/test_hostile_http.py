@@ -139,7 +139,7 @@ def test_an_overlong_system_key_is_400_without_echoing_it(site: Site) -> None:
 @pytest.mark.parametrize("filename", [b"a\tb.tar.gz.gpg", b"\xc3\xa4\tname.gpg"])
 def test_tabs_and_utf8_in_x_filename_become_underscores(site: Site, filename: bytes) -> None:
     body = pgp(100)
-    auth = httpx.BasicAuth(*site.tenant.auth)._auth_header.encode()
+    auth = site.tenant.basic.encode()
     head = (
         f"POST {URL} HTTP/1.1\r\nHost: t\r\nContent-Length: {len(body)}\r\nConnection: close\r\n".encode()
         + b"Authorization: "
@@ -155,7 +155,7 @@ def test_tabs_and_utf8_in_x_filename_become_underscores(site: Site, filename: by
 
 
 def test_control_characters_in_a_header_are_400_in_the_envelope(site: Site) -> None:
-    auth = httpx.BasicAuth(*site.tenant.auth)._auth_header.encode()
+    auth = site.tenant.basic.encode()
     head = f"POST {URL} HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n".encode()
     answer = raw_request(site.url, head + b"Authorization: " + auth + b"\r\nX-Filename: a\x01b\r\n\r\n", read_all=True)
     status, _, document = envelope(answer)

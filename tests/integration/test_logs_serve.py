@@ -106,7 +106,7 @@ def test_json_logs_one_line_per_request_with_the_fields_and_no_secret(tmp_path: 
     log = tmp_path / "serve.log"
     with serving(env_for(data, "json"), log) as served:
         # A body cut off mid-stream is logged too, once the server gave up on it.
-        basic = httpx.BasicAuth(*tenant.auth)._auth_header
+        basic = tenant.basic
         head = f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: {basic}\r\nContent-Length: 90000\r\n\r\n"
         raw_request(served.url, head.encode(), [pgp(1000)], close_early=True)
         wait_until(lambda: '"outcome": "aborted"' in log.read_text())
@@ -254,7 +254,7 @@ class HeldUpload:
         host, port = base_url.removeprefix("http://").split(":")
         self.body = pgp(90000)
         self.sent = 0
-        basic = httpx.BasicAuth(*tenant.auth)._auth_header
+        basic = tenant.basic
         head = [f"POST {URL} HTTP/1.1", "Host: t", f"Authorization: {basic}", f"X-Request-ID: {request_id}"]
         head += [*headers, f"Content-Length: {len(self.body)}", "", ""]
         self.sock = socket.create_connection((host, int(port)), timeout=15)

@@ -130,9 +130,7 @@ def test_a_client_gone_mid_body_is_aborted(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     tenant = provision(settings)[0]
     head = (
-        f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: "
-        + httpx.BasicAuth(*tenant.auth)._auth_header
-        + "\r\nContent-Length: 10000000\r\n\r\n"
+        f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: " + tenant.basic + "\r\nContent-Length: 10000000\r\n\r\n"
     ).encode()
     with live_server(settings) as server:
         raw_request(server, head, [pgp(2 * 1024 * 1024)], close_early=True)

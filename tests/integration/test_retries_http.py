@@ -176,7 +176,7 @@ def test_a_malformed_idempotency_key_is_400_and_nothing_is_stored(sqlite: Settin
     tenant = provision(sqlite)[0]
     with live_server(sqlite) as base:
         head = (
-            f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: {httpx.BasicAuth(*tenant.auth)._auth_header}\r\n"
+            f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: {tenant.basic}\r\n"
             f"Idempotency-Key: {key}\r\nContent-Length: 100\r\nConnection: close\r\n\r\n"
         ).encode()
         answer = raw_request(base, head, [pgp(100)])
@@ -187,7 +187,7 @@ def test_a_malformed_idempotency_key_is_400_and_nothing_is_stored(sqlite: Settin
 
 def test_a_key_still_in_flight_is_409_before_its_body_is_read(sqlite: Settings) -> None:
     tenant = provision(sqlite)[0]
-    auth = httpx.BasicAuth(*tenant.auth)._auth_header
+    auth = tenant.basic
     head = (
         f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\nIdempotency-Key: nightly-1\r\n"
         "Content-Length: 1000000\r\n\r\n"

@@ -62,7 +62,7 @@ def test_sigterm_lets_the_upload_in_flight_finish_and_refuses_new_ones(served: S
     tenant = provision(served.settings)[0]
     body = pgp(3 * 1024 * 1024)
     host, port = served.url.removeprefix("http://").split(":")
-    auth = httpx.BasicAuth(*tenant.auth)._auth_header
+    auth = tenant.basic
     with socket.create_connection((host, int(port)), timeout=30) as slow:
         slow.sendall(
             f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
@@ -89,7 +89,7 @@ def test_sigterm_lets_the_upload_in_flight_finish_and_refuses_new_ones(served: S
 def test_an_upload_still_streaming_when_the_drain_ends_leaves_nothing(served: Served) -> None:
     tenant = provision(served.settings)[0]
     host, port = served.url.removeprefix("http://").split(":")
-    auth = httpx.BasicAuth(*tenant.auth)._auth_header
+    auth = tenant.basic
     with socket.create_connection((host, int(port)), timeout=60) as stuck:
         stuck.sendall(
             f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\nContent-Length: 10000000\r\n\r\n".encode()

@@ -27,7 +27,7 @@ URL = "/api/systems/backups"
 def start_upload(url: str, tenant: Tenant, declared: int, first: bytes) -> socket.socket:
     host, port = url.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)), timeout=20)
-    auth = httpx.BasicAuth(*tenant.auth)._auth_header
+    auth = tenant.basic
     sock.sendall(
         f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: {auth}\r\nContent-Length: {declared}\r\n\r\n".encode()
     )

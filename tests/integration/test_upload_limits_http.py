@@ -53,7 +53,7 @@ def test_declared_length_over_the_cap_is_413_before_the_body_is_read(tmp_path: P
     tenant = provision(settings)[0]
     head = (
         f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: Basic "
-        + httpx.BasicAuth(*tenant.auth)._auth_header.removeprefix("Basic ")
+        + tenant.basic.removeprefix("Basic ")
         + "\r\nContent-Length: 1048577\r\nExpect: 100-continue\r\n\r\n"
     ).encode()
     with live_server(settings) as server:
@@ -216,9 +216,7 @@ def test_a_client_gone_mid_body_leaves_nothing(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
     tenant = provision(settings)[0]
     head = (
-        f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: "
-        + httpx.BasicAuth(*tenant.auth)._auth_header
-        + "\r\nContent-Length: 10000000\r\n\r\n"
+        f"POST {URL} HTTP/1.1\r\nHost: t\r\nAuthorization: " + tenant.basic + "\r\nContent-Length: 10000000\r\n\r\n"
     ).encode()
     with live_server(settings) as server:
         raw_request(server, head, [pgp(6 * 1024 * 1024)], close_early=True)
