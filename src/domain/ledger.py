@@ -13,13 +13,14 @@ A catalog's `commit_upload` runs, in one transaction serialised per organization
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from domain import quota, retention
 from domain.errors import KeyReused, TooLarge
 from domain.model import Backup, BackupState, Limits
+from domain.retention import PruneRule
 
 # An Idempotency-Key is remembered this long after its upload committed.
 KEY_LIFETIME = timedelta(hours=24)
@@ -39,12 +40,14 @@ class Committed:
     """What a commit did. `backup`: the new one (STORED) or the existing one the upload equals.
     `pruned`: rows retention marked *deleting* (the incoming one too when superseded), whose objects
     the caller erases; always empty for DUPLICATE and REPLAYED. `dropped`: for those two, the upload's
-    own intent, now *deleting*, whose object the caller erases too."""
+    own intent, now *deleting*, whose object the caller erases too. `rules`: for each id in `pruned`,
+    the rule that dropped it (what logs, metrics and the event log record)."""
 
     backup: Backup
     outcome: Outcome
     pruned: list[Backup]
     dropped: Backup | None = None
+    rules: Mapping[str, PruneRule] = field(default_factory=dict)
 
 
 def settle(incoming: Backup, stored: Sequence[Backup], now: datetime) -> tuple[Outcome, Backup] | None:
@@ -78,11 +81,13 @@ def _same_body(a: Backup, b: Backup) -> bool:
 class CommitPlan:
     """`victims`: stored backups to mark *deleting*. `superseded`: the incoming backup is older than
     every one the caps keep (a racing upload committed first), so it is pruned at once.
-    `used_after`: the organization's committed bytes once the plan is carried out."""
+    `used_after`: the organization's committed bytes once the plan is carried out. `rules`: the rule
+    that drops each pruned id (the victims', and the incoming one's when superseded)."""
 
     victims: list[Backup]
     superseded: bool
     used_after: int
+    rules: Mapping[str, PruneRule] = field(default_factory=dict)
 
 
 def plan_commit(
@@ -97,9 +102,7 @@ def plan_commit(
     """What committing `incoming_size` bytes does, or TooLarge when the org quota refuses even after
     crediting what retention frees from the same system. Used both for the advisory check (the
     incoming backup then counts as the newest) and inside the commit transaction."""
-    pruned = set(
-        retention.victims(stored, incoming_id, incoming_size, limits.max_per_system, limits.max_size_per_system)
-    )
+    pruned = retention.decide(stored, incoming_id, incoming_size, limits.max_per_system, limits.max_size_per_system)
     chosen = [b for b in stored if b.id in pruned]
     superseded = incoming_id in pruned
     freed = sum(b.size for b in chosen)
@@ -108,7 +111,7 @@ def plan_commit(
     if not quota.fits(used_bytes, freed, added, applicable):
         # Never tell the appliance how much its organization stores.
         raise TooLarge("org_quota", "organization quota exceeded", str(incoming_size))
-    return CommitPlan(victims=chosen, superseded=superseded, used_after=used_bytes - freed + added)
+    return CommitPlan(victims=chosen, superseded=superseded, used_after=used_bytes - freed + added, rules=pruned)
 
 
 def pruned(plan: CommitPlan, incoming: Backup) -> list[Backup]:

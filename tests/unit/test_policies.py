@@ -7,7 +7,7 @@ import pytest
 from domain.errors import TooLarge
 from domain.ledger import plan_commit
 from domain.model import Backup, Limits
-from domain.retention import NEWEST, victims
+from domain.retention import NEWEST, PruneRule, decide, victims
 
 T0 = datetime(2026, 4, 12, 2, 15, tzinfo=UTC)
 
@@ -89,3 +89,26 @@ def test_org_override_zero_means_no_quota_and_none_follows_the_default() -> None
 
 def test_effective_upload_cap_is_the_smaller_of_upload_and_system_caps() -> None:
     assert limits(max_upload_size=5000, max_size_per_system=800).effective_upload_cap == 800
+
+
+def test_each_pruned_backup_carries_the_rule_that_dropped_it() -> None:
+    stored = [backup(n, 400) for n in (2, 3, 4)]
+    late = backup(1, 10)
+    assert decide(stored, late.id, 10, max_count=2, max_total_size=10**6) == {
+        late.id: PruneRule.SUPERSEDED,
+        backup(2, 400).id: PruneRule.LAST,
+    }
+    # Within the slot cap, the bytes decide.
+    assert decide(stored, NEWEST, 400, max_count=10, max_total_size=1000) == {
+        backup(2, 400).id: PruneRule.SIZE_CAP,
+        backup(3, 400).id: PruneRule.SIZE_CAP,
+    }
+
+
+def test_the_commit_plan_carries_the_rules_of_its_prunes() -> None:
+    stored = [backup(n, 10) for n in (2, 3, 4)]
+    late = backup(1, 10)
+    plan = plan_commit(
+        stored=stored, incoming_id=late.id, incoming_size=10, used_bytes=30, quota_override=None, limits=limits()
+    )
+    assert plan.rules == {late.id: PruneRule.SUPERSEDED}

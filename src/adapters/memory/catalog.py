@@ -79,7 +79,7 @@ class InMemoryBackupCatalog:
                 self.rows[victim.id] = replace(victim, state=BackupState.DELETING)
             self.used[org.id] = plan.used_after
             done = replace(incoming, state=BackupState.STORED, committed_at=now)
-            return Committed(done, Outcome.STORED, pruned(plan, done))
+            return Committed(done, Outcome.STORED, pruned(plan, done), rules=plan.rules)
 
     async def keep_alive(self, backup_id: str, at: datetime) -> None:
         row = self.rows.get(backup_id)

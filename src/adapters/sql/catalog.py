@@ -134,7 +134,7 @@ class SqlBackupCatalog:
                 )
             await connection.execute(_SET_USED, {"org": backup.org_id, "used": plan.used_after})
         done = replace(incoming, state=BackupState.STORED, committed_at=now)
-        return Committed(done, Outcome.STORED, pruned(plan, done))
+        return Committed(done, Outcome.STORED, pruned(plan, done), rules=plan.rules)
 
     async def keep_alive(self, backup_id: str, at: datetime) -> None:
         async with guarded(), self._sessions.begin() as session:

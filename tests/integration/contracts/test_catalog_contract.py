@@ -14,6 +14,7 @@ from domain.errors import CatalogUnavailable, Conflict, NotFound, TooLarge
 from domain.ledger import Outcome
 from domain.model import Backup, BackupState, Limits, SystemIdentity
 from domain.ports import BackupCatalog, OrgUsage, SystemDirectory
+from domain.retention import PruneRule
 from domain.systems import SystemAdmin
 from tests.integration.contracts.builders import intent, new_org, new_system, now
 from tests.integration.services import Ledger
@@ -83,8 +84,10 @@ async def test_the_victims_come_back_marked_deleting(
     await catalog.commit_upload(first, single, when)
     second = intent(who, 20)
     await catalog.begin_upload(second)
-    (victim,) = (await catalog.commit_upload(second, single, now())).pruned
+    committed = await catalog.commit_upload(second, single, now())
+    (victim,) = committed.pruned
     assert victim == replace(first, state=BackupState.DELETING, committed_at=when)
+    assert committed.rules == {first.id: PruneRule.LAST}
 
 
 async def test_the_oldest_backups_are_pruned_past_the_size_cap(
@@ -302,6 +305,7 @@ async def test_an_intent_older_than_every_kept_backup_is_pruned_at_once(
     when = now()
     late = await catalog.commit_upload(older, single, when)
     assert late.pruned == [replace(older, state=BackupState.DELETING, committed_at=when)]
+    assert late.rules == {older.id: PruneRule.SUPERSEDED}
     assert [b.id for b in await catalog.stored_backups(who.system_id)] == [newer.id]
     assert await used(catalog, who.org_id) == 20
     await catalog.finish_deletion([older.id])
