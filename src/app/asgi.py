@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -14,10 +12,10 @@ from litestar import Litestar
 from adapters.http.api import create_litestar
 from adapters.http.console import ConsoleServices
 from adapters.http.gate import UploadGate
-from app.composition import REAPER_INTERVAL, Container, Overrides, build
+from app.composition import Container, Overrides, build
 from app.settings import Settings
+from app.workers import WorkerRunner
 from domain.errors import DomainError
-from domain.reaper import Reaper
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +38,12 @@ def app_for(container: Container) -> Litestar:
             log.warning("the object store does not answer (%s): uploads get 503 until it does", exc)
         if container.settings.max_size_per_org == 0:
             log.warning("BACKUP_MAX_SIZE_PER_ORG=0: organizations without their own quota are unlimited")
-        reaping = (
-            asyncio.create_task(reap_forever(container.reaper, container.reaper_interval.total_seconds()))
-            if container.reaper
-            else None
-        )
+        workers = WorkerRunner(container.workers, container.leases)
+        workers.start()
         try:
             yield
         finally:
-            if reaping is not None:
-                reaping.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reaping
+            await workers.stop()
             await container.close()
 
     settings = container.settings
@@ -78,17 +70,3 @@ def console_for(container: Container, token: str | None) -> ConsoleServices | No
         stale_after=container.settings.stale_after,
         admin_token=token,
     )
-
-
-async def reap_forever(reaper: Reaper, interval: float = REAPER_INTERVAL.total_seconds()) -> None:
-    """A pass at start (to finish what a crash left) and every `interval` seconds; one replica at a
-    time does the work (the reaper takes a database lease)."""
-    while True:
-        try:
-            result = await reaper()
-        except DomainError as exc:
-            log.warning("reaper pass failed: %s", exc)
-        else:
-            if result.deleted or result.stale:
-                log.info("reaper finished %d deletions and removed %d stale uploads", result.deleted, result.stale)
-        await asyncio.sleep(interval)

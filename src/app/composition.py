@@ -12,14 +12,15 @@ must replace it), and expose it to an edge through that edge's Protocol (`adapte
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from adapters.http.metrics import Metrics
 from adapters.runtime.clock import SystemClock, Uuid7Factory
 from app.settings import Settings
+from app.workers import Leases, SoleReplica, Worker
 from domain.destroy import DestroySystem
 from domain.fsck import Fsck
 from domain.ingest import HEARTBEAT, IngestBackup
@@ -85,7 +86,10 @@ class Container:
     destroy: DestroySystem
     fsck: Fsck | None
     reaper: Reaper | None
-    reaper_interval: timedelta = REAPER_INTERVAL
+    workers: tuple[Worker, ...] = ()
+    """The serve process's background workers (`app.workers`)."""
+    leases: Leases = field(default_factory=SoleReplica)
+    """What holds each worker's lease: the shared ledger, so one replica at a time does the work."""
     engine: AsyncEngine | None = None
 
     async def stale_systems(self) -> int:
@@ -129,6 +133,11 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
     limiter = given.limiter or _rate_limiter(settings, clock)
     ids = given.ids or Uuid7Factory()
     limits = settings.limits
+    reaper = (
+        None
+        if maintenance is None
+        else Reaper(catalog=maintenance, objects=objects, clock=clock, grace=given.reaper_age or GRACE)
+    )
     return Container(
         settings=settings,
         directory=directory,
@@ -156,11 +165,18 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         systems=SystemAdmin(directory=directory, catalog=catalog, clock=clock, limits=limits),
         destroy=DestroySystem(directory=directory, catalog=catalog, objects=objects),
         fsck=None if maintenance is None else Fsck(catalog=maintenance, objects=objects, clock=clock),
-        reaper=None
-        if maintenance is None
-        else Reaper(catalog=maintenance, objects=objects, clock=clock, grace=given.reaper_age or GRACE),
-        reaper_interval=given.reaper_interval or REAPER_INTERVAL,
+        reaper=reaper,
+        workers=_workers(given, reaper),
+        leases=maintenance or SoleReplica(),
     )
+
+
+def _workers(given: Overrides, reaper: Reaper | None) -> tuple[Worker, ...]:
+    """The background workers of a serve process, one line each (those whose ledger is absent are left out)."""
+    candidates: list[tuple[str, timedelta, Callable[[], Awaitable[object]] | None]] = [
+        ("reaper", given.reaper_interval or REAPER_INTERVAL, reaper),
+    ]
+    return tuple(Worker(name, every, run) for name, every, run in candidates if run is not None)
 
 
 def _object_store(settings: Settings) -> ObjectStore:

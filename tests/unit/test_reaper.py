@@ -69,17 +69,6 @@ async def test_stale_intents_are_reaped_and_young_ones_left_alone() -> None:
     assert await world.object_keys() == [backup.object_key]
 
 
-async def test_only_one_reaper_pass_runs_at_a_time() -> None:
-    world = World(windows={})
-    reaper = world.reaper
-    async with world.maintenance.lease("reaper"):
-        assert (await reaper()).ran is False
-    assert (await reaper()).ran is True
-    first, second = await asyncio.gather(reaper(), reaper())
-    assert first.ran is True
-    assert second.ran in {True, False}
-
-
 async def test_an_upload_still_receiving_is_never_reaped_however_long_it_takes() -> None:
     limits = Limits(max_upload_size=100_000, max_per_system=3, max_size_per_system=100_000, max_size_per_org=0)
     world = World(windows={}, limits=limits)
