@@ -14,7 +14,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backup-collect",
         description="Collect GPG-encrypted configuration backups from appliances. "
-        "Configured by BACKUP_* environment variables (see README).",
+        "Configured by BACKUP_* environment variables (see docs/operations.md).",
     )
     top = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
