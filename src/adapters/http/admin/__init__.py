@@ -1,0 +1,26 @@
+"""The admin API under /api/admin: the operator's CLI over HTTP, behind a bearer token.
+
+Every route is a thin call of the same use case the CLI calls, and answers the CLI's JSON in `data`:
+organizations in `orgs.py`, systems and their backups in `systems.py`, what they share in `edge.py`.
+"""
+
+from __future__ import annotations
+
+from litestar import Router
+
+from adapters.http.admin import orgs, systems
+from adapters.http.admin.edge import ADMIN_PATH, MAX_ADMIN_BODY, AdminRequest, bearer_guard
+
+__all__ = ["ADMIN_PATH", "admin_router"]
+
+
+def admin_router(token: str | None) -> Router:
+    return Router(
+        ADMIN_PATH,
+        guards=[bearer_guard(token)],
+        request_class=AdminRequest,
+        request_max_body_size=MAX_ADMIN_BODY,
+        tags=["admin"],
+        security=[{"bearer": []}],
+        route_handlers=[*orgs.ROUTES, *systems.ROUTES],
+    )
