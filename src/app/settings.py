@@ -10,7 +10,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from domain.durations import parse_duration
-from domain.model import Limits
+from domain.errors import InvalidInput
+from domain.model import Limits, RetentionPolicy
+from domain.retention import check_policy
 from domain.sizes import parse_size
 
 __all__ = ["Settings", "SettingsError", "parse_size"]
@@ -59,6 +61,9 @@ class Settings:
     """Open connections per process; past it, new ones get 503 (except /api/health)."""
     max_uploads_per_system: int = 2
     """Uploads of one system in flight at once, per process; the next gets 429."""
+    retention: RetentionPolicy | None = None
+    """The default policy (BACKUP_KEEP_*); None keeps the newest `max_per_system`."""
+    max_protected_per_system: int = 3
 
     @property
     def limits(self) -> Limits:
@@ -68,6 +73,8 @@ class Settings:
             max_size_per_system=self.max_size_per_system,
             max_size_per_org=self.max_size_per_org,
             require_openpgp=self.require_openpgp,
+            retention=self.retention,
+            max_protected_per_system=self.max_protected_per_system,
         )
 
     @property
@@ -85,13 +92,14 @@ class Settings:
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         read = _Reader(env)
         data_dir = Path(read.text("BACKUP_DATA_DIR", "./var"))
+        max_per_system = read.integer("BACKUP_MAX_PER_SYSTEM", "10", minimum=1)
         return cls(
             data_dir=data_dir,
             database_url=read.url("BACKUP_DATABASE_URL", _embedded_database(data_dir), DATABASE_SCHEMES),
             storage_url=read.url("BACKUP_STORAGE_URL", _embedded_storage(data_dir), STORAGE_SCHEMES),
             rate_limit_storage_url=read.url("BACKUP_RATE_LIMIT_STORAGE_URL", "memory://", RATE_LIMIT_SCHEMES),
             max_upload_size=read.size("BACKUP_MAX_UPLOAD_SIZE", "2GiB", minimum=1),
-            max_per_system=read.integer("BACKUP_MAX_PER_SYSTEM", "10", minimum=1),
+            max_per_system=max_per_system,
             max_size_per_system=read.size("BACKUP_MAX_SIZE_PER_SYSTEM", "500MiB", minimum=1),
             max_size_per_org=read.size("BACKUP_MAX_SIZE_PER_ORG", "100GiB", minimum=0),
             rate_limit_per_minute=read.integer("BACKUP_RATE_LIMIT_PER_MINUTE", "6", minimum=0),
@@ -106,7 +114,27 @@ class Settings:
             body_idle_timeout=read.duration("BACKUP_BODY_IDLE_TIMEOUT", "60s"),
             max_connections=read.integer("BACKUP_MAX_CONNECTIONS", "1000", minimum=1),
             max_uploads_per_system=read.integer("BACKUP_MAX_UPLOADS_PER_SYSTEM", "2", minimum=1),
+            retention=_retention(read, max_per_system),
+            max_protected_per_system=read.integer("BACKUP_MAX_PROTECTED_PER_SYSTEM", "3", minimum=0),
         )
+
+
+def _retention(read: _Reader, max_per_system: int) -> RetentionPolicy | None:
+    """The default policy from BACKUP_KEEP_*, None when none is set (the seed's rule: the newest
+    BACKUP_MAX_PER_SYSTEM). A policy past BACKUP_MAX_PER_SYSTEM stops the process."""
+    names = ("BACKUP_KEEP_LAST", "BACKUP_KEEP_DAILY", "BACKUP_KEEP_WEEKLY", "BACKUP_KEEP_MONTHLY")
+    if not any(read.text(name, "") for name in names):
+        return None
+    policy = RetentionPolicy(
+        keep_last=read.integer("BACKUP_KEEP_LAST", str(max_per_system), minimum=1),
+        keep_daily=read.integer("BACKUP_KEEP_DAILY", "0", minimum=0),
+        keep_weekly=read.integer("BACKUP_KEEP_WEEKLY", "0", minimum=0),
+        keep_monthly=read.integer("BACKUP_KEEP_MONTHLY", "0", minimum=0),
+    )
+    try:
+        return check_policy(policy, max_per_system)
+    except InvalidInput as error:
+        raise SettingsError(f"BACKUP_KEEP_*: {error.message}") from None
 
 
 def _embedded_database(data_dir: Path) -> str:

@@ -115,6 +115,8 @@ class IngestBackup:
             used_bytes=usage.used_bytes,
             quota_override=usage.quota_override,
             limits=self.limits,
+            incoming_at=self.clock.now(),
+            policy=usage.retention,
         )
 
     async def _sniff(self, body: AsyncIterator[bytes]) -> bytes:

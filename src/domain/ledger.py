@@ -15,11 +15,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from domain import quota, retention
 from domain.errors import KeyReused, TooLarge
-from domain.model import Backup, BackupState, Limits
+from domain.model import Backup, BackupState, Limits, RetentionPolicy
 from domain.retention import PruneRule
 
 # An Idempotency-Key is remembered this long after its upload committed.
@@ -98,11 +98,21 @@ def plan_commit(
     quota_override: int | None,
     limits: Limits,
     incoming_id: str = retention.NEWEST,
+    incoming_at: datetime | None = None,
+    policy: RetentionPolicy | None = None,
 ) -> CommitPlan:
-    """What committing `incoming_size` bytes does, or TooLarge when the org quota refuses even after
-    crediting what retention frees from the same system. Used both for the advisory check (the
-    incoming backup then counts as the newest) and inside the commit transaction."""
-    pruned = retention.decide(stored, incoming_id, incoming_size, limits.max_per_system, limits.max_size_per_system)
+    """What committing `incoming_size` bytes does under `policy` (None: the default one), or TooLarge:
+    `size_cap` when the protected backups and the upload alone exceed the system's size cap,
+    `org_quota` when the org quota refuses even after crediting what retention frees from the same
+    system. Used both for the advisory check (the incoming backup then counts as the newest, uploaded at
+    `incoming_at`) and inside the commit transaction."""
+    at = incoming_at or max((b.uploaded_at for b in stored), default=datetime.now(UTC))
+    pruned = retention.prune_plan(
+        [retention.Slot.of(b) for b in stored],
+        limits.policy_for(policy),
+        limits.max_size_per_system,
+        retention.Slot(incoming_id, at, incoming_size),
+    )
     chosen = [b for b in stored if b.id in pruned]
     superseded = incoming_id in pruned
     freed = sum(b.size for b in chosen)

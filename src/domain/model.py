@@ -25,13 +25,30 @@ class SystemIdentity:
     org_id: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetentionPolicy:
+    """How many backups of a system to keep: the `keep_last` newest, then the newest of as many UTC days,
+    ISO weeks and calendar months (`domain.retention` selects; `check_policy` validates)."""
+
+    keep_last: int
+    keep_daily: int = 0
+    keep_weekly: int = 0
+    keep_monthly: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.keep_last + self.keep_daily + self.keep_weekly + self.keep_monthly
+
+
 @dataclass(frozen=True, slots=True)
 class Organization:
-    """A tenant. `quota_bytes` None follows the default quota; 0 means no quota."""
+    """A tenant. `quota_bytes` None follows the default quota; 0 means no quota. `retention` None follows
+    the default policy."""
 
     id: str
     name: str
     quota_bytes: int | None
+    retention: RetentionPolicy | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +101,9 @@ class Backup:
     """When the commit stored it (an intent has none): a key counts for 24 h from here."""
     alive_at: datetime | None = None
     """An intent's last sign of life while its body arrives (None: none since `uploaded_at`)."""
+    protected: bool = False
+    """An operator protected it: never pruned, never deleted until unprotected."""
+    protected_note: str | None = None
 
     @property
     def last_heard(self) -> datetime:
@@ -100,6 +120,9 @@ class Limits:
     max_size_per_system: int
     max_size_per_org: int
     require_openpgp: bool = True
+    retention: RetentionPolicy | None = None
+    """The default policy (BACKUP_KEEP_*); None: the newest `max_per_system` (the seed's rule)."""
+    max_protected_per_system: int = 3
 
     def __post_init__(self) -> None:
         if self.max_upload_size < 1:
@@ -110,6 +133,14 @@ class Limits:
             raise ValueError("max_size_per_system must be at least 1 byte")
         if self.max_size_per_org < 0:
             raise ValueError("max_size_per_org must not be negative")
+
+    @property
+    def default_retention(self) -> RetentionPolicy:
+        return self.retention or RetentionPolicy(keep_last=self.max_per_system)
+
+    def policy_for(self, override: RetentionPolicy | None) -> RetentionPolicy:
+        """The policy in force for an organization with this override (None: the default)."""
+        return override or self.default_retention
 
     @property
     def effective_upload_cap(self) -> int:

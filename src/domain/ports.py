@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from domain.ledger import Committed
-from domain.model import Backup, BackupStats, Limits, Organization, SystemIdentity, SystemRecord
+from domain.model import Backup, BackupStats, Limits, Organization, RetentionPolicy, SystemIdentity, SystemRecord
 
 
 class Clock(Protocol):
@@ -75,6 +75,11 @@ class SystemDirectory(Protocol):
         """Set (or, with None, clear) the organization's own quota. Raises NotFound for an unknown id."""
         ...
 
+    async def set_org_retention(self, org_id: str, policy: RetentionPolicy | None) -> Organization:
+        """Set (or, with None, clear) the organization's own retention policy, serialised with its
+        commits. Raises NotFound for an unknown id."""
+        ...
+
     async def get_system(self, system_key: str) -> SystemRecord | None: ...
 
     async def list_systems(self, org_id: str | None = None) -> list[SystemRecord]:
@@ -96,6 +101,8 @@ class OrgUsage:
 
     used_bytes: int
     quota_override: int | None
+    retention: RetentionPolicy | None = None
+    """The organization's own retention policy (None: the default)."""
 
 
 @dataclass(frozen=True, slots=True)

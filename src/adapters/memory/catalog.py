@@ -25,7 +25,7 @@ class InMemoryBackupCatalog:
         org = self.tables.orgs.get(org_id)
         if org is None:
             raise NotFound(f"organization {org_id} not found")
-        return OrgUsage(used_bytes=self.used.get(org_id, 0), quota_override=org.quota_bytes)
+        return OrgUsage(self.used.get(org_id, 0), org.quota_bytes, org.retention)
 
     async def stored_backups(self, system_id: str) -> list[Backup]:
         return self._stored(system_id)
@@ -69,9 +69,11 @@ class InMemoryBackupCatalog:
                 stored=stored,
                 incoming_id=backup.id,
                 incoming_size=backup.size,
+                incoming_at=incoming.uploaded_at,
                 used_bytes=self.used.get(org.id, 0),
                 quota_override=org.quota_bytes,
                 limits=limits,
+                policy=org.retention,
             )
             state = BackupState.DELETING if plan.superseded else BackupState.STORED
             self.rows[backup.id] = replace(incoming, state=state, committed_at=now)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from adapters.memory.tables import SystemEntry, Tables
 from domain.credentials import verify_secret
 from domain.errors import Conflict, NotFound
-from domain.model import BackupState, Organization, SystemIdentity, SystemRecord
+from domain.model import BackupState, Organization, RetentionPolicy, SystemIdentity, SystemRecord
 from domain.ports import OrgUsage, Standing
 
 
@@ -33,7 +33,7 @@ class InMemorySystemDirectory:
         org = self.orgs[identity.org_id]
         mine = (b for b in self.tables.backups.values() if b.system_id == identity.system_id)
         stored = sorted((b for b in mine if b.state is BackupState.STORED), key=lambda b: b.id)
-        usage = OrgUsage(used_bytes=self.tables.used.get(org.id, 0), quota_override=org.quota_bytes)
+        usage = OrgUsage(self.tables.used.get(org.id, 0), org.quota_bytes, org.retention)
         return Standing(identity=identity, usage=usage, stored=tuple(stored))
 
     async def create_org(self, org: Organization) -> None:
@@ -63,6 +63,12 @@ class InMemorySystemDirectory:
         if org_id not in self.orgs:
             raise NotFound(f"organization {org_id} not found")
         self.orgs[org_id] = replace(self.orgs[org_id], quota_bytes=quota_bytes)
+        return self.orgs[org_id]
+
+    async def set_org_retention(self, org_id: str, policy: RetentionPolicy | None) -> Organization:
+        if org_id not in self.orgs:
+            raise NotFound(f"organization {org_id} not found")
+        self.orgs[org_id] = replace(self.orgs[org_id], retention=policy)
         return self.orgs[org_id]
 
     async def get_system(self, system_key: str) -> SystemRecord | None:

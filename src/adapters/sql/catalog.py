@@ -33,7 +33,7 @@ class SqlBackupCatalog(SqlCommitPath):
             org = await session.get(OrganizationRow, org_id)
         if org is None:
             raise NotFound(f"organization {org_id} not found")
-        return OrgUsage(used_bytes=org.used_bytes, quota_override=org.quota_bytes)
+        return OrgUsage(org.used_bytes, org.quota_bytes, org.retention)
 
     async def stored_backups(self, system_id: str) -> list[Backup]:
         """The system's stored backups, oldest (lowest UUIDv7) first."""

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from adapters.sql._session import engine_of, session_factory
 from adapters.sql.engine import guarded
-from adapters.sql.models import BACKUPS, ORGANIZATIONS, BackupRow, OrganizationRow, backup_of, backup_values
+from adapters.sql.models import BACKUPS, ORGANIZATIONS, BackupRow, OrganizationRow, backup_of, backup_values, policy_of
 from domain.errors import CatalogUnavailable, Conflict, KeyInFlight
 from domain.ledger import Committed, Outcome, plan_commit, pruned, settle
 from domain.model import Backup, BackupState, Limits
@@ -105,9 +105,11 @@ class SqlCommitPath:
                 stored=stored,
                 incoming_id=backup.id,
                 incoming_size=backup.size,
+                incoming_at=incoming.uploaded_at,
                 used_bytes=org.used_bytes,
                 quota_override=org.quota_bytes,
                 limits=limits,
+                policy=policy_of(org.keep_last, org.keep_daily, org.keep_weekly, org.keep_monthly),
             )
             await _settle_intent(
                 connection, incoming, BackupState.DELETING if plan.superseded else BackupState.STORED, now
@@ -149,7 +151,14 @@ class SqlCommitPath:
 
 # The commit path in Core statements: no ORM objects on the hot path.
 _LOCK_ORG = (
-    select(OrganizationRow.used_bytes, OrganizationRow.quota_bytes)
+    select(
+        OrganizationRow.used_bytes,
+        OrganizationRow.quota_bytes,
+        OrganizationRow.keep_last,
+        OrganizationRow.keep_daily,
+        OrganizationRow.keep_weekly,
+        OrganizationRow.keep_monthly,
+    )
     .where(OrganizationRow.id == bindparam("org"))
     .with_for_update()
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, delete, select, update
@@ -10,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.sql._session import engine_of, session_factory
 from adapters.sql.engine import guarded
-from adapters.sql.models import BackupRow, OrganizationRow, SystemRow, backup_of
+from adapters.sql.models import BackupRow, OrganizationRow, SystemRow, backup_of, policy_of, policy_values
 from domain.credentials import verify_secret
 from domain.errors import Conflict, NotFound
-from domain.model import BackupState, Organization, SystemIdentity, SystemRecord
+from domain.model import BackupState, Organization, RetentionPolicy, SystemIdentity, SystemRecord
 from domain.ports import OrgUsage, Standing
 
 
@@ -44,14 +45,18 @@ class SqlSystemDirectory:
         """The identity, the org's usage and the system's stored backups, in one query (a row per stored
         backup, or one with NULL backup columns when there is none)."""
         async with guarded(), self._engine.connect() as connection:
-            rows = (await connection.execute(_STANDING, {"key": system_key})).all()
+            rows: Sequence[Any] = (await connection.execute(_STANDING, {"key": system_key})).all()
         identity = _identity(rows[0] if rows else None, secret)
         if identity is None:
             return None
         first = rows[0]
         return Standing(
             identity=identity,
-            usage=OrgUsage(used_bytes=first.used_bytes, quota_override=first.quota_bytes),
+            usage=OrgUsage(
+                used_bytes=first.used_bytes,
+                quota_override=first.quota_bytes,
+                retention=policy_of(first.keep_last, first.keep_daily, first.keep_weekly, first.keep_monthly),
+            ),
             stored=tuple(backup_of(row._mapping, "b_") for row in rows if row.b_id is not None),
         )
 
@@ -63,7 +68,15 @@ class SqlSystemDirectory:
         """
         try:
             async with guarded(), self._sessions.begin() as session:
-                session.add(OrganizationRow(id=org.id, name=org.name, quota_bytes=org.quota_bytes, used_bytes=0))
+                session.add(
+                    OrganizationRow(
+                        id=org.id,
+                        name=org.name,
+                        quota_bytes=org.quota_bytes,
+                        used_bytes=0,
+                        **policy_values(org.retention),
+                    )
+                )
         except IntegrityError as error:
             raise Conflict(f"organization {org.id} exists already") from error
 
@@ -73,7 +86,7 @@ class SqlSystemDirectory:
             row = await session.get(OrganizationRow, org_id)
         if row is None:
             return None
-        return Organization(id=row.id, name=row.name, quota_bytes=row.quota_bytes)
+        return row.to_domain()
 
     async def create_system(self, identity: SystemIdentity, secret_hash: str) -> None:
         """Insert an active system keeping only the salted hash of its secret.
@@ -112,7 +125,7 @@ class SqlSystemDirectory:
         """Every organization, by id."""
         async with guarded(), self._sessions() as session:
             rows = await session.scalars(select(OrganizationRow).order_by(OrganizationRow.id))
-            return [Organization(id=r.id, name=r.name, quota_bytes=r.quota_bytes) for r in rows]
+            return [r.to_domain() for r in rows]
 
     async def set_org_quota(self, org_id: str, quota_bytes: int | None) -> Organization:
         """Raises NotFound for an unknown id."""
@@ -122,7 +135,18 @@ class SqlSystemDirectory:
             if row is None:
                 raise NotFound(f"organization {org_id} not found")
             row.quota_bytes = quota_bytes
-            return Organization(id=row.id, name=row.name, quota_bytes=quota_bytes)
+            return row.to_domain()
+
+    async def set_org_retention(self, org_id: str, policy: RetentionPolicy | None) -> Organization:
+        """Raises NotFound for an unknown id."""
+        async with guarded(), self._sessions.begin() as session:
+            # Locked like a commit does: a racing upload prunes under the old policy or the new one, whole.
+            row = await session.scalar(select(OrganizationRow).where(OrganizationRow.id == org_id).with_for_update())
+            if row is None:
+                raise NotFound(f"organization {org_id} not found")
+            for column, value in policy_values(policy).items():
+                setattr(row, column, value)
+            return row.to_domain()
 
     async def get_system(self, system_key: str) -> SystemRecord | None:
         async with guarded(), self._sessions() as session:
@@ -166,9 +190,17 @@ class SqlSystemDirectory:
 
 _SYSTEM_COLUMNS = (SystemRow.id, SystemRow.system_key, SystemRow.org_id, SystemRow.secret_hash, SystemRow.suspended)
 _SYSTEM = select(*_SYSTEM_COLUMNS).where(SystemRow.system_key == bindparam("key"))
+_POLICY_COLUMNS = (
+    OrganizationRow.keep_last,
+    OrganizationRow.keep_daily,
+    OrganizationRow.keep_weekly,
+    OrganizationRow.keep_monthly,
+)
 _BACKUP_COLUMNS = tuple(column.label(f"b_{column.key}") for column in BackupRow.__table__.columns)
 _STANDING = (
-    select(*_SYSTEM_COLUMNS, OrganizationRow.used_bytes, OrganizationRow.quota_bytes, *_BACKUP_COLUMNS)
+    select(
+        *_SYSTEM_COLUMNS, OrganizationRow.used_bytes, OrganizationRow.quota_bytes, *_POLICY_COLUMNS, *_BACKUP_COLUMNS
+    )
     .join(OrganizationRow, OrganizationRow.id == SystemRow.org_id)
     .outerjoin(BackupRow, and_(BackupRow.system_id == SystemRow.id, BackupRow.state == BackupState.STORED.value))
     .where(SystemRow.system_key == bindparam("key"))

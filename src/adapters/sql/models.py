@@ -17,6 +17,7 @@ from sqlalchemy import (
     Dialect,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -27,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from domain.model import Backup, BackupState
+from domain.model import Backup, BackupState, Organization, RetentionPolicy
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -77,6 +78,18 @@ class OrganizationRow(Base):
     quota_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     used_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    # Added by r0005: the org's own retention policy; all NULL follows the default.
+    keep_last: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    keep_daily: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    keep_weekly: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    keep_monthly: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    @property
+    def retention(self) -> RetentionPolicy | None:
+        return policy_of(self.keep_last, self.keep_daily, self.keep_weekly, self.keep_monthly)
+
+    def to_domain(self) -> Organization:
+        return Organization(id=self.id, name=self.name, quota_bytes=self.quota_bytes, retention=self.retention)
 
 
 class SystemRow(Base):
@@ -114,6 +127,9 @@ class BackupRow(Base):
     committed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # Added by r0004: the heartbeat of an upload still streaming.
     alive_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Added by r0005: an operator's protection, never pruned nor deleted.
+    protected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    protected_note: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     __table_args__ = (
         # One upload in flight per key and system: a second one is refused (409) at its intent.
@@ -146,6 +162,8 @@ class BackupRow(Base):
             idempotency_key=backup.idempotency_key,
             committed_at=backup.committed_at,
             alive_at=backup.alive_at,
+            protected=backup.protected,
+            protected_note=backup.protected_note,
         )
 
     def to_domain(self) -> Backup:
@@ -166,6 +184,8 @@ class BackupRow(Base):
             idempotency_key=self.idempotency_key,
             committed_at=self.committed_at,
             alive_at=self.alive_at,
+            protected=self.protected,
+            protected_note=self.protected_note,
         )
 
 
@@ -186,3 +206,26 @@ def backup_of(row: Mapping[Any, Any], prefix: str = "") -> Backup:
     fields = {name: row[prefix + name] for name in _BACKUP_FIELDS}
     fields["state"] = BackupState(fields["state"])
     return Backup(**fields)
+
+
+def policy_of(
+    keep_last: int | None, keep_daily: int | None, keep_weekly: int | None, keep_monthly: int | None
+) -> RetentionPolicy | None:
+    """An organization's own policy from its columns (`keep_last` NULL: it has none)."""
+    if keep_last is None:
+        return None
+    return RetentionPolicy(
+        keep_last=keep_last, keep_daily=keep_daily or 0, keep_weekly=keep_weekly or 0, keep_monthly=keep_monthly or 0
+    )
+
+
+def policy_values(policy: RetentionPolicy | None) -> dict[str, int | None]:
+    """The organization columns recording `policy` (None: all NULL)."""
+    if policy is None:
+        return {"keep_last": None, "keep_daily": None, "keep_weekly": None, "keep_monthly": None}
+    return {
+        "keep_last": policy.keep_last,
+        "keep_daily": policy.keep_daily,
+        "keep_weekly": policy.keep_weekly,
+        "keep_monthly": policy.keep_monthly,
+    }
