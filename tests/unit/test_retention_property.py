@@ -4,6 +4,7 @@ one backup at a time through the in-memory catalog's commit."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
@@ -32,21 +33,31 @@ def reference(stamps: list[tuple[str, datetime, bool]], policy: RetentionPolicy)
 
     marks: dict[str, str | None] = {i: PROTECTED for i, _, p in stamps if p}
     order = sorted(((i, at) for i, at, p in stamps if not p), reverse=True)
-    tiers = [
-        ("last", policy.keep_last, lambda i, at: i),
-        ("daily", policy.keep_daily, lambda i, at: f"{at.year:04d}-{at.month:02d}-{at.day:02d}"),
-        ("weekly", policy.keep_weekly, lambda i, at: week(at)),
-        ("monthly", policy.keep_monthly, lambda i, at: f"{at.year:04d}-{at.month:02d}"),
+
+    def day(at: datetime) -> str:
+        return f"{at.year:04d}-{at.month:02d}-{at.day:02d}"
+
+    def month(at: datetime) -> str:
+        return f"{at.year:04d}-{at.month:02d}"
+
+    def last(_: datetime) -> str:
+        return ""  # never consulted: keep_last's period is the backup itself
+
+    tiers: list[tuple[str, int, Callable[[datetime], str]]] = [
+        ("last", policy.keep_last, last),
+        ("daily", policy.keep_daily, day),
+        ("weekly", policy.keep_weekly, week),
+        ("monthly", policy.keep_monthly, month),
     ]
     for name, keep, period in tiers:
         if keep == 0:
             continue
-        seen = {period(i, at) for i, at in order if marks.get(i) not in (None, PROTECTED)}
+        seen = {i if name == "last" else period(at) for i, at in order if marks.get(i) not in (None, PROTECTED)}
         mine: list[str] = []
         for i, at in order:
             if i in marks:
                 continue
-            p = period(i, at)
+            p = i if name == "last" else period(at)
             if p in seen:
                 continue
             if p in mine:
@@ -95,7 +106,8 @@ async def _timeline(policy: RetentionPolicy, gaps: list[int]) -> None:
     await directory.set_org_retention(org, policy)
     who = await new_system(directory, org)
     limits = Limits(max_upload_size=100, max_per_system=policy.total, max_size_per_system=10**6, max_size_per_org=0)
-    at, kept, sizes = START, [], 0
+    at, sizes = START, 0
+    kept: list[tuple[str, datetime, bool]] = []
     for gap in gaps:
         at += timedelta(seconds=gap)
         started = intent(who, 10, uploaded_at=at)
