@@ -18,6 +18,9 @@ from domain.sizes import parse_size
 __all__ = ["Settings", "SettingsError", "parse_size"]
 
 _WHOLE = re.compile(r"[0-9]+")
+TOKEN_MIN_LENGTH = 32
+# Printable ASCII without the space: `!` (0x21) to `~` (0x7e).
+_TOKEN = re.compile(rf"[\x21-\x7e]{{{TOKEN_MIN_LENGTH},}}")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -106,8 +109,8 @@ class Settings:
             rate_limit_per_hour=read.integer("BACKUP_RATE_LIMIT_PER_HOUR", "60", minimum=0),
             require_openpgp=read.boolean("BACKUP_REQUIRE_OPENPGP", "true"),
             append_only=read.boolean("BACKUP_APPEND_ONLY", "false"),
-            admin_token=env.get("BACKUP_ADMIN_TOKEN") or None,
-            metrics_token=env.get("BACKUP_METRICS_TOKEN") or None,
+            admin_token=read.token("BACKUP_ADMIN_TOKEN"),
+            metrics_token=read.token("BACKUP_METRICS_TOKEN"),
             stale_after=read.duration("BACKUP_STALE_AFTER", "36h"),
             log_format=read.choice("BACKUP_LOG_FORMAT", "text", LOG_FORMATS),
             trusted_proxies=read.networks("BACKUP_TRUSTED_PROXIES"),
@@ -200,6 +203,19 @@ class _Reader:
             except ValueError as exc:
                 raise SettingsError(f"{name}: {item.strip()!r} is not an IP address or CIDR network ({exc})") from None
         return tuple(found)
+
+    def token(self, name: str) -> str | None:
+        """A bearer token: unset (or empty) is None; otherwise at least TOKEN_MIN_LENGTH printable ASCII
+        characters with no whitespace. The error never repeats the value: it is a secret."""
+        value = self.env.get(name, "")
+        if not value:
+            return None
+        if not _TOKEN.fullmatch(value):
+            raise SettingsError(
+                f"{name}: must be at least {TOKEN_MIN_LENGTH} printable ASCII characters with no whitespace "
+                f"(it has {len(value)}); generate one with `openssl rand -hex 32`"
+            )
+        return value
 
     def boolean(self, name: str, default: str) -> bool:
         value = self.text(name, default).lower()

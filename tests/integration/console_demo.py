@@ -17,7 +17,7 @@ from app.composition import Overrides
 from app.settings import Settings
 from tests.integration.live import live_server, settings_for
 
-TOKEN = "demo-admin-token-0123456789"
+TOKEN = "demo-admin-token-0123456789abcdef0123"
 NOW = datetime(2026, 4, 12, 9, 0, tzinfo=UTC)
 ADMIN = "/api/admin"
 UPLOAD = "/api/systems/backups"

@@ -17,7 +17,7 @@ from domain.errors import StoreUnavailable
 from tests.integration.live import live_server, object_files, org_used_bytes, rows_by_state, settings_for
 from tests.unit.fakes import pgp
 
-TOKEN = "s3cret-admin-token"
+TOKEN = "s3cret-admin-token-0123456789abcdef0123"
 ADMIN = "/api/admin"
 UPLOAD = "/api/systems/backups"
 MISSING_ID = "01900000-0000-7000-8000-000000000000.tar.gz"

@@ -13,7 +13,7 @@ from tests.integration.certificates import self_signed
 from tests.integration.live import serving
 from tests.integration.test_serve_tls_and_proxies import PROXY, environment
 
-TOKEN = "console-tls-token-7d2e"
+TOKEN = "console-tls-token-7d2e-0123456789abcdef"
 
 
 def session_cookie(http: httpx.Client, headers: dict[str, str] | None = None) -> str:

@@ -24,7 +24,7 @@ from schemathesis.generation import GenerationMode
 from tests.integration.live import live_server, provision, settings_for
 from tests.unit.fakes import pgp
 
-ADMIN_TOKEN = "fuzz-admin-token"
+ADMIN_TOKEN = "fuzz-admin-token-0123456789abcdef0123"
 EXAMPLES = int(os.environ.get("BACKUP_FUZZ_EXAMPLES", "2"))
 
 

@@ -14,7 +14,7 @@ from app.settings import Settings
 from tests.integration.live import Tenant, live_server, provision, raw_request, settings_for
 from tests.unit.fakes import pgp
 
-TOKEN = "hostile-admin-token"
+TOKEN = "hostile-admin-token-0123456789abcdef0123"
 URL = "/api/systems/backups"
 
 

@@ -29,8 +29,8 @@ from tests.integration.test_db_stall_http import TableLock
 from tests.unit.fakes import pgp
 
 URL = "/api/systems/backups"
-ADMIN_TOKEN = "admin-token-b1e5d0c7f3a9"
-METRICS_TOKEN = "metrics-token-6c2f8e4a0d17"
+ADMIN_TOKEN = "admin-token-b1e5d0c7f3a9-0123456789abcdef"
+METRICS_TOKEN = "metrics-token-6c2f8e4a0d17-0123456789abcdef"
 
 
 def env_for(data: Path, log_format: str, **extra: str) -> dict[str, str]:

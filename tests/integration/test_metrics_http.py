@@ -209,14 +209,14 @@ def _now_plus(settings: Settings, delta: timedelta) -> Any:
 
 
 def test_the_metrics_token_is_a_bearer_token(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, metrics_token="scrape-secret")
+    settings = settings_for(tmp_path, metrics_token="scrape-secret-0123456789abcdef0123456789")
     with live_server(settings) as server:
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic c2NyYXBlLXNlY3JldA=="}):
             refused = httpx.get(server + "/metrics", headers=headers)
             assert refused.status_code == 401
             assert refused.json() == {"code": 401, "message": "invalid metrics token", "data": {}}
             assert refused.headers["WWW-Authenticate"].startswith("Bearer")
-        assert scrape(server, "scrape-secret")
+        assert scrape(server, "scrape-secret-0123456789abcdef0123456789")
 
 
 def test_duplicates_replays_and_prunes_are_counted(tmp_path: Path) -> None:

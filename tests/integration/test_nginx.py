@@ -36,7 +36,7 @@ from tests.unit.fakes import pgp
 
 SITE = Path(__file__).resolve().parents[2] / "deploy/nginx-backup-collect.conf"
 UPLOAD = "/api/systems/backups"
-TOKEN = "nginx-test-admin-token"
+TOKEN = "nginx-test-admin-token-0123456789abcdef"
 MIB = 1 << 20
 # Client addresses on loopback (Linux answers on all of 127.0.0.0/8): one behind nginx, one direct.
 CLIENT, DIRECT = "127.0.0.3", "127.0.0.4"

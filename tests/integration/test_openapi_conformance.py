@@ -22,8 +22,8 @@ from schemathesis.core.result import Ok
 
 from tests.integration.live import live_server, provision, settings_for
 
-ADMIN_TOKEN = "conformance-admin"
-METRICS_TOKEN = "conformance-metrics"
+ADMIN_TOKEN = "conformance-admin-0123456789abcdef0123"
+METRICS_TOKEN = "conformance-metrics-0123456789abcdef01"
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

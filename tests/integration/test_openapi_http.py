@@ -27,7 +27,7 @@ def served_document(tmp_path: Path, **env: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    return served_document(tmp_path_factory.mktemp("openapi"), admin_token="t0ken", metrics_token="m3trics")
+    return served_document(tmp_path_factory.mktemp("openapi"), admin_token="t0ken" * 8, metrics_token="m3trics" * 5)
 
 
 def schema_of(document: dict[str, Any], response: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from tests.integration.live import provision, serving, settings_for
 from tests.unit.fakes import pgp
 
 UPLOAD = "/api/systems/backups"
-TOKEN = "admin-token-for-tests"
+TOKEN = "admin-token-for-tests-0123456789abcdef"
 # A second loopback address stands in for the proxy: Linux answers on all of 127.0.0.0/8.
 PROXY = "127.0.0.2"
 

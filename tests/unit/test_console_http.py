@@ -24,7 +24,7 @@ from app.composition import Overrides, build
 from app.settings import Settings
 from tests.unit.fakes import pgp
 
-TOKEN = "console-test-token-5f1c"
+TOKEN = "console-test-token-5f1c-0123456789abcdef"
 START = datetime(2026, 4, 12, 9, 0, tzinfo=UTC)
 Client = TestClient[Litestar]
 

@@ -66,11 +66,11 @@ def test_data_dir_moves_the_embedded_defaults() -> None:
 
 def test_observability_settings_are_read() -> None:
     settings = Settings.from_env(
-        {"BACKUP_STALE_AFTER": "2d", "BACKUP_LOG_FORMAT": "JSON", "BACKUP_METRICS_TOKEN": "scrape-me"}
+        {"BACKUP_STALE_AFTER": "2d", "BACKUP_LOG_FORMAT": "JSON", "BACKUP_METRICS_TOKEN": "scrape-me-" * 4}
     )
     assert settings.stale_after == timedelta(days=2)
     assert settings.log_format == "json"
-    assert settings.metrics_token == "scrape-me"
+    assert settings.metrics_token == "scrape-me-" * 4
 
 
 def test_trusted_proxies_are_addresses_or_networks() -> None:
@@ -109,3 +109,23 @@ def test_bounds_on_clients_default_to_spec_and_are_read() -> None:
 def test_a_bad_bound_names_its_variable(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         Settings.from_env({name: value})
+
+
+@pytest.mark.parametrize("name", ["BACKUP_ADMIN_TOKEN", "BACKUP_METRICS_TOKEN"])
+@pytest.mark.parametrize(
+    "weak",
+    [" ", "a" * 31, "a" * 31 + " ", " " + "a" * 32, "a" * 16 + "\t" + "a" * 16, "é" * 32, "a" * 32 + "\n", "\x7f" * 32],
+)
+def test_a_weak_token_stops_the_process_naming_its_variable_and_not_its_value(name: str, weak: str) -> None:
+    with pytest.raises(SettingsError, match=name) as refused:
+        Settings.from_env({name: weak})
+    assert "\n" not in str(refused.value)
+    assert weak.strip() not in str(refused.value) or not weak.strip()
+
+
+@pytest.mark.parametrize("name", ["BACKUP_ADMIN_TOKEN", "BACKUP_METRICS_TOKEN"])
+def test_a_token_of_32_printable_ascii_characters_is_taken_and_empty_means_unset(name: str) -> None:
+    strong = "!~" + "x" * 30
+    field = name.removeprefix("BACKUP_").lower()
+    assert getattr(Settings.from_env({name: strong}), field) == strong
+    assert getattr(Settings.from_env({name: ""}), field) is None
