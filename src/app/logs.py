@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +19,22 @@ from typing import Any
 from adapters.http.observe import request_id_var
 
 _BARE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:+,[]")
+# C0, DEL, C1 and the Unicode line and paragraph separators: what a client could use to start a line of
+# its own or to send escape sequences to the operator's terminal.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape(text: str) -> str:
+    """`text` with every control character written as a visible escape (`\\n`, `\\x1b`, `\\u2028`)."""
+    return _CONTROL.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char)
+    if named is not None:
+        return named
+    return f"\\x{ord(char):02x}" if ord(char) <= 0xFF else f"\\u{ord(char):04x}"
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
@@ -36,11 +53,13 @@ class TextFormatter(logging.Formatter):
     """`2026-04-12T02:15:00.123Z INFO logger: message key=value …`; values with spaces are JSON-quoted."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = f"{_time(record)} {record.levelname} {record.name}: {record.getMessage()}"
+        line = f"{_time(record)} {record.levelname} {record.name}: {escape(record.getMessage())}"
         for key, value in _fields(record).items():
             line += f" {key}={_text(value)}"
         if record.exc_info:
-            line += "\n" + self.formatException(record.exc_info)
+            # The traceback keeps its lines; what an exception's message quotes is escaped within them.
+            trace = self.formatException(record.exc_info)
+            line += "\n" + "\n".join(escape(part) for part in trace.split("\n"))
         return line
 
 
@@ -48,9 +67,10 @@ def _text(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, list | tuple):
-        return "[" + ",".join(str(v) for v in value) + "]"
+        return "[" + ",".join(escape(str(v)) for v in value) + "]"
     text = str(value)
-    return text if text and set(text) <= _BARE else json.dumps(text)
+    # json.dumps escapes every control character but DEL.
+    return text if text and set(text) <= _BARE else json.dumps(text).replace("\x7f", "\\u007f")
 
 
 class JsonFormatter(logging.Formatter):
@@ -66,7 +86,8 @@ class JsonFormatter(logging.Formatter):
         line |= _fields(record)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
+        # json.dumps escapes every control character but DEL (valid JSON, yet raw on a terminal).
+        return json.dumps(line, default=str).replace("\x7f", "\\u007f")
 
 
 FORMATTERS: dict[str, type[logging.Formatter]] = {"text": TextFormatter, "json": JsonFormatter}
