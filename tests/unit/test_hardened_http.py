@@ -1,0 +1,115 @@
+"""Operator surfaces, hardened (SPEC), through HTTP in process: undecodable bodies are 400 on every route,
+every console answer carries the security headers, `OPTIONS` tells every method, and transfer codings
+other than chunked are 501."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from adapters.memory.clock import FrozenClock
+from tests.unit.fakes import pgp
+from tests.unit.test_console_http import START, TOKEN, Client, csrf_of, make_client, sign_in
+
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+CONSOLE_HEADERS = ("content-security-policy", "x-frame-options", "x-content-type-options", "referrer-policy")
+
+
+@pytest.fixture
+def http() -> Iterator[Client]:
+    with make_client(FrozenClock(START), BACKUP_ADMIN_TOKEN=TOKEN) as client:
+        yield client
+
+
+def multipart(*parts: tuple[str, bytes, str]) -> tuple[bytes, dict[str, str]]:
+    """A multipart/form-data body of (name, value, part Content-Type) parts, written by hand."""
+    body = b""
+    for name, value, content_type in parts:
+        body += f'--b0undary\r\nContent-Disposition: form-data; name="{name}"\r\n'.encode()
+        body += f"Content-Type: {content_type}\r\n\r\n".encode() + value + b"\r\n"
+    return body + b"--b0undary--\r\n", {"Content-Type": "multipart/form-data; boundary=b0undary"}
+
+
+def assert_console_headers(answer: object) -> None:
+    headers = answer.headers  # type: ignore[attr-defined]
+    for name in CONSOLE_HEADERS:
+        assert name in headers, name
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(
+    ("value", "content_type"),
+    [(b"\xff", "text/plain"), (b"\xc3\x28", "text/plain; charset=utf-8"), (b"abc", "text/plain; charset=bogus")],
+)
+def test_an_undecodable_sign_in_form_is_400_and_signs_no_one_in(http: Client, value: bytes, content_type: str) -> None:
+    csrf = csrf_of(http.get("/console/sign-in"))
+    body, headers = multipart(("token", value, content_type), ("csrf", csrf.encode(), "text/plain"))
+    answer = http.post("/console/sign-in", content=body, headers=headers, follow_redirects=False)
+    assert answer.status_code == 400
+    assert_console_headers(answer)
+    assert http.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_an_undecodable_action_form_is_400(http: Client) -> None:
+    sign_in(http)
+    csrf = csrf_of(http.get("/console"))
+    body, headers = multipart(("csrf", csrf.encode(), "text/plain; charset=x-unknown"))
+    answer = http.post("/console/sign-out", content=body, headers=headers, follow_redirects=False)
+    assert answer.status_code == 400
+    assert http.get("/console", follow_redirects=False).status_code == 200
+
+
+@pytest.mark.parametrize("body", [b'{"name": "\xff"}', b'{"name": "a\xed\xa0\x80"}', b'\xfe\xff{"name": "a"}'])
+def test_json_that_is_not_utf8_is_400_on_the_admin_api(http: Client, body: bytes) -> None:
+    answer = http.post("/api/admin/orgs", content=body, headers={**BEARER, "Content-Type": "application/json"})
+    assert answer.status_code == 400
+    assert answer.json()["data"]["errors"][0]["key"] in {"body", "request"}
+    assert http.get("/api/admin/orgs", headers=BEARER).json()["data"] == []
+
+
+def test_console_error_pages_carry_the_security_headers(http: Client) -> None:
+    http.get("/console/sign-in")
+    refused = http.post("/console/sign-in", data={"token": TOKEN, "csrf": "forged"})
+    assert refused.status_code == 403
+    unknown_route = http.get("/console/no/such/page")
+    assert unknown_route.status_code == 404
+    sign_in(http)
+    unknown_system = http.get("/console/systems/nobody")
+    assert unknown_system.status_code == 404
+    bad_multipart = http.post("/console/sign-out", content=b"junk", headers={"Content-Type": "multipart/form-data"})
+    assert bad_multipart.status_code == 400
+    redirect = http.get("/console/sign-in?next_path=/console", follow_redirects=False)
+    for answer in (refused, unknown_route, unknown_system, bad_multipart, redirect, http.get("/console")):
+        assert_console_headers(answer)
+
+
+def test_the_api_answers_do_not_carry_the_console_headers(http: Client) -> None:
+    assert "content-security-policy" not in http.get("/api/health").headers
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [
+        ("/api/systems/backups", "GET, OPTIONS, POST"),
+        ("/api/systems/backups/0190a0a0-0000-7000-8000-000000000000.bin", "DELETE, GET, HEAD, OPTIONS"),
+        ("/console/systems/k/backups/0190a0a0-0000-7000-8000-000000000000.bin/delete", "GET, OPTIONS, POST"),
+    ],
+)
+def test_options_lists_every_method_the_path_serves(http: Client, path: str, allow: str) -> None:
+    answer = http.options(path)
+    assert answer.status_code == 204
+    assert answer.headers["allow"] == allow
+
+
+@pytest.mark.parametrize("coding", ["gzip, chunked", "identity", "chunked, chunked", "deflate"])
+def test_a_transfer_coding_other_than_chunked_is_501_and_stores_nothing(http: Client, coding: str) -> None:
+    org = http.post("/api/admin/orgs", json={"name": "acme"}, headers=BEARER).json()["data"]
+    system = http.post(f"/api/admin/orgs/{org['id']}/systems", json={}, headers=BEARER).json()["data"]
+    auth = (system["system_key"], system["system_secret"])
+    answer = http.post("/api/systems/backups", content=pgp(100), auth=auth, headers={"Transfer-Encoding": coding})
+    assert answer.status_code == 501
+    assert answer.json()["code"] == 501
+    assert http.get("/api/systems/backups", auth=auth).json()["data"]["backups"] == []
