@@ -11,8 +11,10 @@ from litestar.di import Provide
 
 from adapters.http.admin import admin_router
 from adapters.http.backups import BACKUPS_PATH, upload_backup
-from adapters.http.console import ConsoleServices, console_router, console_templates
+from adapters.http.console import SECURITY_HEADERS, ConsoleServices, console_router, console_templates
+from adapters.http.console.auth import CONSOLE_PATH
 from adapters.http.drain import Drain
+from adapters.http.edge import Edge, allowed_methods
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.gate import UploadGate
 from adapters.http.health import health, ready
@@ -75,7 +77,9 @@ def create_litestar(
         openapi_config=openapi_config(metrics_token is not None),
     )
     # Around the router and its exception handling, so every request is seen, unknown routes included.
-    app.asgi_handler = Observe(app.asgi_handler, services.metrics, BACKUPS_PATH)
+    console_headers = {CONSOLE_PATH: SECURITY_HEADERS} if console is not None else {}
+    edge = Edge(app.asgi_handler, allowed_methods(app.routes), console_headers)
+    app.asgi_handler = Observe(edge, services.metrics, BACKUPS_PATH)
     services.metrics.track_inflight(lambda: drain.inflight)
     app.state.drain = drain
     return app

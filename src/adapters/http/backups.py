@@ -9,6 +9,7 @@ from litestar import Request, Response, post
 from litestar.exceptions import InternalServerException
 
 from adapters.http.auth import authenticate_upload
+from adapters.http.client_address import client_address
 from adapters.http.drain import Drain
 from adapters.http.dto import BackupOut, Envelope
 from adapters.http.gate import UploadGate
@@ -75,8 +76,7 @@ async def upload_backup(
         filename_header=_utf8(request.headers.get("x-filename")),
         declared_size=request.content_length,
         body=gate.body(_body(request)),
-        # The TCP peer, or the client a trusted proxy names (uvicorn's proxy headers, set up in app.serve).
-        uploader_ip=request.client.host if request.client else None,
+        uploader_ip=client_address(request),
         idempotency_key=idempotency_key(request.headers.get(IDEMPOTENCY_KEY)),
         digests=expected_digests({name: request.headers.get(name) for name in DIGEST_HEADERS}),
     )

@@ -113,10 +113,36 @@ def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope[A
     return envelope(exc.status_code, str(exc.detail), data, exc.headers)
 
 
+def undecodable(exc: Exception) -> str | None:
+    """Why a body could not be decoded, when `exc` says so: bytes that are not in their charset (a JSON
+    or form body that is not UTF-8) or a charset Python does not know (`charset=bogus` on a form part).
+    None for any other error, which stays an internal one."""
+    if isinstance(exc, UnicodeError):
+        return "the body is not valid in its character set"
+    if type(exc) is LookupError and str(exc).startswith("unknown encoding"):
+        return "the body names an unknown character set"
+    return None
+
+
+def undecodable_body(request: Request[Any, Any, Any], exc: Exception) -> Response[Envelope[Any]]:
+    """400 for a body the framework could not decode (it raises these from its parsers, on any route)."""
+    reason = undecodable(exc)
+    if reason is None:
+        return internal_error(request, exc)
+    exchange(request).error = exc
+    return envelope(400, "validation failed", ValidationData(errors=[ErrorItem("body", reason, "")], details={}))
+
+
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Envelope[Any]]:
     exchange(request).error = exc
     log.error("unhandled error", exc_info=exc)
     return envelope(500, "internal error", None)
 
 
-EXCEPTION_HANDLERS = {DomainError: domain_error, HTTPException: http_error, Exception: internal_error}
+EXCEPTION_HANDLERS = {
+    DomainError: domain_error,
+    HTTPException: http_error,
+    UnicodeError: undecodable_body,
+    LookupError: undecodable_body,
+    Exception: internal_error,
+}

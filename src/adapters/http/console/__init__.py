@@ -23,6 +23,7 @@ from adapters.shapes import rfc3339
 __all__ = ["ConsoleServices", "SessionPolicy", "console_router", "console_templates"]
 
 _CSS = files(__package__).joinpath("static", "console.css").read_bytes()
+# Every answer under /console carries these (adapters.http.edge adds them, error pages included).
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
@@ -63,7 +64,6 @@ def console_router(services: ConsoleServices) -> Router:
             "form": Provide(auth.checked_form),
         },
         exception_handlers=auth.EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        response_headers=SECURITY_HEADERS,
         route_handlers=[
             stylesheet,
             auth.sign_in_form,

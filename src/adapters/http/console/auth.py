@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 
 from adapters.http.console.services import ConsoleServices
 from adapters.http.console.session import SESSION_COOKIE, SIGN_IN_COOKIE, Session, new_nonce
-from adapters.http.errors import domain_error
+from adapters.http.errors import domain_error, internal_error, undecodable
 from domain.errors import DomainError
 
 CONSOLE_PATH = "/console"
@@ -159,9 +159,20 @@ def http_error_page(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return Template("error.html", context=context, status_code=exc.status_code, headers=NO_STORE)
 
 
+def undecodable_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A form the framework could not decode (bytes not in its charset, an unknown charset) is 400."""
+    reason = undecodable(exc)
+    if reason is None:
+        return internal_error(request, exc)
+    context = {"status": 400, "message": f"this form was refused: {reason}."}
+    return Template("error.html", context=context, status_code=400, headers=NO_STORE)
+
+
 EXCEPTION_HANDLERS = {
     SignInRequired: to_sign_in,
     CsrfRefused: csrf_refused,
     DomainError: domain_error_page,
     HTTPException: http_error_page,
+    UnicodeError: undecodable_page,
+    LookupError: undecodable_page,
 }
