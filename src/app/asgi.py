@@ -10,8 +10,6 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 
 from adapters.http.api import create_litestar
-from adapters.http.console import ConsoleServices
-from adapters.http.gate import UploadGate
 from app.composition import Container, Overrides, build
 from app.settings import Settings
 from app.workers import WorkerRunner
@@ -52,21 +50,4 @@ def app_for(container: Container) -> Litestar:
         admin_token=settings.admin_token,
         metrics_token=settings.metrics_token,
         lifespan=[lifespan],
-        console=console_for(container, settings.admin_token),
-        gate=UploadGate(settings.body_idle_timeout.total_seconds(), settings.max_uploads_per_system),
-    )
-
-
-def console_for(container: Container, token: str | None) -> ConsoleServices | None:
-    """The console's services, when an admin token turns it on."""
-    if token is None:
-        return None
-    return ConsoleServices(
-        orgs=container.orgs,
-        systems=container.systems,
-        registry=container.registry,
-        access=container.operator_access,
-        clock=container.clock,
-        stale_after=container.settings.stale_after,
-        admin_token=token,
     )

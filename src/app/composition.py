@@ -6,8 +6,8 @@ Adapters are imported where they are built, so a command that needs none of them
 for importing SQLAlchemy, alembic, obstore or the Redis client.
 
 To add a service: give `Container` a field, build it in `build` (from an `Overrides` field when tests
-must replace it), and expose it to an edge through that edge's Protocol (`adapters/http/services.py`,
-`adapters/cli/services.py`).
+must replace it), and name it in the Protocol of the edge that uses it (`adapters/http/services.py`,
+`adapters/cli/services.py`): the HTTP edge offers every member of its Protocol, nothing else to edit.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING
 
+from adapters.http.gate import UploadGate
 from adapters.http.metrics import Metrics
 from adapters.runtime.clock import SystemClock, Uuid7Factory
 from app.settings import Settings
@@ -34,6 +36,8 @@ from domain.systems import SystemAdmin
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from adapters.http.console import ConsoleServices
 
 # How often each replica offers to run a reaper pass.
 REAPER_INTERVAL = timedelta(minutes=5)
@@ -91,6 +95,29 @@ class Container:
     leases: Leases = field(default_factory=SoleReplica)
     """What holds each worker's lease: the shared ledger, so one replica at a time does the work."""
     engine: AsyncEngine | None = None
+
+    @cached_property
+    def gate(self) -> UploadGate:
+        """The HTTP edge's bounds on uploads in flight per system and on silent bodies."""
+        return UploadGate(self.settings.body_idle_timeout.total_seconds(), self.settings.max_uploads_per_system)
+
+    @cached_property
+    def console(self) -> ConsoleServices | None:
+        """The operator console's services, when an admin token turns it on. Built on first use: its
+        templates and Litestar would cost every CLI command half a second."""
+        if self.settings.admin_token is None:
+            return None
+        from adapters.http.console import ConsoleServices
+
+        return ConsoleServices(
+            orgs=self.orgs,
+            systems=self.systems,
+            registry=self.registry,
+            access=self.operator_access,
+            clock=self.clock,
+            stale_after=self.settings.stale_after,
+            admin_token=self.settings.admin_token,
+        )
 
     async def stale_systems(self) -> int:
         """Systems silent for longer than BACKUP_STALE_AFTER, or never heard from."""

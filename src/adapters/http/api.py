@@ -11,18 +11,17 @@ from litestar.di import Provide
 
 from adapters.http.admin import admin_router
 from adapters.http.backups import BACKUPS_PATH, upload_backup
-from adapters.http.console import SECURITY_HEADERS, ConsoleServices, console_router, console_templates
+from adapters.http.console import SECURITY_HEADERS, console_router, console_templates
 from adapters.http.console.auth import CONSOLE_PATH
 from adapters.http.drain import Drain
 from adapters.http.edge import Edge, allowed_methods
 from adapters.http.errors import EXCEPTION_HANDLERS
-from adapters.http.gate import UploadGate
 from adapters.http.health import health, ready
 from adapters.http.observe import Observe
 from adapters.http.openapi import docs_assets, openapi_config
 from adapters.http.restore import delete_backup, download_backup, list_backups
 from adapters.http.scrape import metrics_route
-from adapters.http.services import ApiServices
+from adapters.http.services import API_SERVICES, ApiServices
 
 
 def create_litestar(
@@ -30,30 +29,12 @@ def create_litestar(
     admin_token: str | None = None,
     metrics_token: str | None = None,
     lifespan: Sequence[Callable[[Litestar], AbstractAsyncContextManager[Any]]] = (),
-    console: ConsoleServices | None = None,
-    gate: UploadGate | None = None,
 ) -> Litestar:
-    """The application; `app.state.drain` is the upload drain the server closes on SIGTERM.
-    `console`: the operator console's services, None to leave /console out (404). `gate`: the bounds
-    on uploads in flight and silent bodies (default: SPEC's defaults)."""
+    """The application; `app.state.drain` is the upload drain the server closes on SIGTERM. Every member
+    of `ApiServices` is offered as a dependency of its name; /console is there when `services.console` is."""
     drain = Drain()
-    provided: dict[str, object] = {
-        "directory": services.directory,
-        "catalog": services.catalog,
-        "objects": services.objects,
-        "ingest": services.ingest,
-        "access": services.access,
-        "operator_access": services.operator_access,
-        "registry": services.registry,
-        "orgs": services.orgs,
-        "systems": services.systems,
-        "destroy": services.destroy,
-        "metrics": services.metrics,
-        "stale_systems": services.stale_systems,
-        "metrics_token": metrics_token,
-        "drain": drain,
-        "gate": gate or UploadGate(),
-    }
+    provided: dict[str, object] = {name: getattr(services, name) for name in API_SERVICES}
+    provided.update(metrics_token=metrics_token, drain=drain)
     app = Litestar(
         route_handlers=[
             upload_backup,
@@ -66,7 +47,7 @@ def create_litestar(
             docs_assets(),
             # Off (404 for everything, and out of the OpenAPI document) unless a token is configured.
             *([admin_router(admin_token)] if admin_token is not None else []),
-            *([console_router(console)] if console is not None else []),
+            *([console_router(services.console)] if services.console is not None else []),
         ],
         template_config=console_templates(),
         dependencies={name: _constant(value) for name, value in provided.items()},
@@ -77,7 +58,7 @@ def create_litestar(
         openapi_config=openapi_config(metrics_token is not None),
     )
     # Around the router and its exception handling, so every request is seen, unknown routes included.
-    console_headers = {CONSOLE_PATH: SECURITY_HEADERS} if console is not None else {}
+    console_headers = {CONSOLE_PATH: SECURITY_HEADERS} if services.console is not None else {}
     edge = Edge(app.asgi_handler, allowed_methods(app.routes), console_headers)
     app.asgi_handler = Observe(edge, services.metrics, BACKUPS_PATH)
     services.metrics.track_inflight(lambda: drain.inflight)

@@ -1,9 +1,9 @@
 """What the HTTP adapter needs from the composition root.
 
-The composition root's container satisfies `ApiServices` structurally. `create_litestar` offers each
-member as a Litestar dependency of the same name, so a handler declares only the few it uses (for example
-`ingest: Service[IngestBackup]`), never the whole set. To offer a new service: add it here, to
-`provided` in `create_litestar`, and to the container.
+The composition root's container satisfies `ApiServices` structurally. `create_litestar` offers each of
+its members (`API_SERVICES`) as a Litestar dependency of the same name, so a handler declares only the few
+it uses (for example `ingest: Service[IngestBackup]`), never the whole set. To offer a new service: a
+field on the container, and its property here.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Protocol, TypeAlias, TypeVar
 from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 
+from adapters.http.console.services import ConsoleServices
+from adapters.http.gate import UploadGate
 from adapters.http.metrics import Metrics
 from domain.destroy import DestroySystem
 from domain.ingest import IngestBackup
@@ -73,3 +75,17 @@ class ApiServices(Protocol):
     def stale_systems(self) -> Callable[[], Awaitable[int]]:
         """Counts the systems silent for longer than BACKUP_STALE_AFTER, or never heard from."""
         ...
+
+    @property
+    def gate(self) -> UploadGate:
+        """The bounds on uploads in flight per system and on silent bodies."""
+        ...
+
+    @property
+    def console(self) -> ConsoleServices | None:
+        """The operator console's services; None leaves /console out (404)."""
+        ...
+
+
+API_SERVICES = tuple(name for name, member in vars(ApiServices).items() if isinstance(member, property))
+"""The names `create_litestar` offers as dependencies: every member of `ApiServices`."""
