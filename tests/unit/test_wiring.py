@@ -27,11 +27,11 @@ def test_the_container_builds_the_upload_gate_from_the_settings() -> None:
 def test_the_console_is_built_only_when_an_admin_token_turns_it_on() -> None:
     world = World()
     assert world.services.console is None
-    settings = replace(world.services.settings, admin_token="a-token-of-24-characters")
+    settings = replace(world.services.settings, admin_token="an-admin-token-of-forty-characters-00000")
     built = build(settings, same_world(world))
     console = built.console
     assert console is not None
-    assert console.admin_token == "a-token-of-24-characters"
+    assert console.admin_token == "an-admin-token-of-forty-characters-00000"
     assert console.access is built.operator_access  # append-only mode binds appliances, not the console
     assert built.console is console  # built once
 
