@@ -84,6 +84,21 @@ class SeaweedS3:
         )
 
 
+def mini_flags(ports: dict[str, int]) -> list[str]:
+    """`weed mini`'s flags for a server on 127.0.0.1 only, every listener on its port of `ports` (keys:
+    `LISTENERS`), without the web UIs or the ports nothing here uses. Also the container image's."""
+    return [
+        f"-ip={HOST}",
+        f"-ip.bind={HOST}",
+        "-webdav=false",
+        "-admin.ui=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        "-volume.preStopSeconds=0",
+        *(f"-{flag}={port}" for flag, port in ports.items()),
+    ]
+
+
 class SeaweedStartFailed(RuntimeError):
     pass
 
@@ -129,18 +144,11 @@ def _start(binary: Path, root: Path, ports: dict[str, int], server: SeaweedS3) -
         "-logtostderr",
         "mini",
         f"-dir={data}",
-        f"-ip={HOST}",
-        f"-ip.bind={HOST}",
         "-master.telemetry=false",
-        "-webdav=false",
-        "-admin.ui=false",
-        "-s3.port.iceberg=0",
-        "-s3.port.lance=0",
         f"-s3.config={config}",
-        "-volume.preStopSeconds=0",
         f"-filer.localSocket={root / 'filer.sock'}",
         f"-s3.localSocket={root / 's3.sock'}",
-        *(f"-{flag}={port}" for flag, port in ports.items()),
+        *mini_flags(ports),
     ]
     with (root / "weed.log").open("wb") as log:
         return subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=root)

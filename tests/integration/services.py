@@ -3,13 +3,16 @@
 1. explicit URLs from the environment: `BACKUP_TEST_DATABASE_URL`, `BACKUP_TEST_REDIS_URL`,
    `BACKUP_TEST_S3_ENDPOINT` (+ `BACKUP_TEST_S3_BUCKET`, credentials from `AWS_ACCESS_KEY_ID` /
    `AWS_SECRET_ACCESS_KEY`, region from `AWS_REGION`);
-2. testcontainers (PostgreSQL, Redis, MinIO; pinned tags) when a Docker engine answers a ping;
-3. this machine's own: PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth; a fresh database per
+2. this machine's own: PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth; a fresh database per
    run, dropped afterwards), Redis on 127.0.0.1:6379 (db `REDIS_TEST_DB`; this run's keys deleted
    afterwards) and a real S3 server started here: SeaweedFS (`tests/integration/seaweedfs.py`) on free
    loopback ports, telemetry off, credentials of this run only; stopped and erased afterwards.
 
 Under `CI=true` a missing service fails the run; otherwise its tests are skipped with the reason.
+
+Containers are a path of their own, besides these: `tests/containers/` runs the PostgreSQL, Redis and S3
+contract suites and the two-replica test once more against containers that testcontainers starts (see
+`docs/containers.md`). The upstream images it can use instead of its local ones are pinned here.
 """
 
 from __future__ import annotations
@@ -122,12 +125,6 @@ def postgres_service() -> Iterator[str]:
             missing("PostgreSQL", f"BACKUP_TEST_DATABASE_URL: {error!r}")
         yield explicit
         return
-    if docker_engine():
-        from testcontainers.community.postgres import PostgresContainer
-
-        with PostgresContainer(PG_IMAGE, driver="asyncpg") as container:
-            yield container.get_connection_url()
-        return
     name = f"backup_collect_test_{RUN}"
     try:
         asyncio.run(_pg_admin(LOCAL_PG_ADMIN_URL, f"CREATE DATABASE {name}"))
@@ -173,23 +170,7 @@ async def _redis_forget(url: str, pattern: str) -> None:
 @contextlib.contextmanager
 def redis_service() -> Iterator[RedisService]:
     explicit = os.environ.get("BACKUP_TEST_REDIS_URL")
-    if explicit:
-        url = explicit
-    elif docker_engine():
-        from testcontainers.core.container import DockerContainer
-        from testcontainers.core.wait_strategies import LogMessageWaitStrategy
-
-        container = (
-            DockerContainer(REDIS_IMAGE)
-            .with_exposed_ports(6379)
-            .waiting_for(LogMessageWaitStrategy("Ready to accept connections"))
-        )
-        with container:
-            host, port = container.get_container_host_ip(), container.get_exposed_port(6379)
-            yield RedisService(f"redis://{host}:{port}/0")
-        return
-    else:
-        url = f"redis://{LOCAL_REDIS[0]}:{LOCAL_REDIS[1]}/{REDIS_TEST_DB}"
+    url = explicit or f"redis://{LOCAL_REDIS[0]}:{LOCAL_REDIS[1]}/{REDIS_TEST_DB}"
     try:
         asyncio.run(_redis_ping(url))
     except Exception as error:
@@ -277,23 +258,7 @@ def s3_service() -> Iterator[S3Service]:
         region = os.environ.get("AWS_REGION", S3_REGION)
         given = os.environ.get("BACKUP_TEST_S3_BUCKET")
         service = S3Service(explicit, given or bucket, access_key, secret_key, region)
-        yield from _with_bucket(service, create=not given)
-        return
-    if docker_engine():
-        from testcontainers.core.container import DockerContainer
-        from testcontainers.core.wait_strategies import HttpWaitStrategy
-
-        container = (
-            DockerContainer(MINIO_IMAGE)
-            .with_command("server /data")
-            .with_env("MINIO_ROOT_USER", "minioadmin")
-            .with_env("MINIO_ROOT_PASSWORD", "minioadmin")
-            .with_exposed_ports(9000)
-            .waiting_for(HttpWaitStrategy(9000, "/minio/health/live"))
-        )
-        with container:
-            endpoint = f"http://{container.get_container_host_ip()}:{container.get_exposed_port(9000)}"
-            yield from _with_bucket(S3Service(endpoint, bucket, "minioadmin", "minioadmin"), create=True)
+        yield from with_bucket(service, create=not given)
         return
     try:
         server = seaweedfs()
@@ -301,12 +266,12 @@ def s3_service() -> Iterator[S3Service]:
     except Exception as error:
         missing("S3 (SeaweedFS)", repr(error))
     try:
-        yield from _with_bucket(S3Service(local.endpoint, bucket, local.access_key, local.secret_key), create=True)
+        yield from with_bucket(S3Service(local.endpoint, bucket, local.access_key, local.secret_key), create=True)
     finally:
         server.__exit__(None, None, None)
 
 
-def _with_bucket(service: S3Service, create: bool) -> Iterator[S3Service]:
+def with_bucket(service: S3Service, create: bool) -> Iterator[S3Service]:
     if create:
         try:
             service.create_bucket()
