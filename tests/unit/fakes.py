@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from litestar import Litestar
+from litestar.testing import AsyncTestClient, TestClient
 from obstore.store import MemoryStore
 
 from adapters.memory.catalog import InMemoryBackupCatalog
@@ -16,9 +18,10 @@ from adapters.memory.maintenance import InMemoryMaintenanceCatalog
 from adapters.memory.ratelimit import InMemoryRateLimiter
 from adapters.memory.tables import Tables
 from adapters.objectstore.obstore_adapter import ObstoreObjectStore
+from app.asgi import app_for
 from app.composition import Overrides, build
 from app.settings import Settings
-from domain.model import Limits, SystemIdentity, Upload
+from domain.model import Limits, NewSystem, SystemIdentity, Upload
 
 
 def pgp(size: int) -> bytes:
@@ -47,16 +50,22 @@ class World:
     windows: dict[int, int] = field(default_factory=lambda: {60: 6, 3600: 60})
     clock: FrozenClock = field(default_factory=lambda: FrozenClock(datetime(2026, 4, 12, 2, 15, tzinfo=UTC)))
     append_only: bool = False
+    env: dict[str, str] = field(default_factory=dict)
+    """Further BACKUP_* settings (tokens, BACKUP_STALE_AFTER, …) as the environment gives them; the caps,
+    the rate-limit windows and append-only come from the fields above."""
+    catalog_class: type[InMemoryBackupCatalog] = InMemoryBackupCatalog
+    store_class: type[ObstoreObjectStore] = ObstoreObjectStore
+    """Subclasses inject failures into the in-memory catalog or the memory object store."""
 
     def __post_init__(self) -> None:
         tables = Tables()
         self.directory = InMemorySystemDirectory(tables)
-        self.catalog = InMemoryBackupCatalog(tables)
+        self.catalog = self.catalog_class(tables)
         self.maintenance = InMemoryMaintenanceCatalog(tables)
-        self.objects = ObstoreObjectStore(MemoryStore())
+        self.objects = self.store_class(MemoryStore())
         self.limiter = InMemoryRateLimiter(self.windows, self.clock)
-        settings = replace(
-            Settings.from_env({}),
+        self.settings = settings = replace(
+            Settings.from_env(self.env),
             max_upload_size=self.limits.max_upload_size,
             max_per_system=self.limits.max_per_system,
             max_size_per_system=self.limits.max_size_per_system,
@@ -79,6 +88,19 @@ class World:
         self.registry = self.services.registry
         assert self.services.reaper is not None
         self.reaper = self.services.reaper
+
+    def client(self, base_url: str = "http://testserver.local") -> TestClient[Litestar]:
+        """The HTTP app `serve` runs, on this world, in process: Litestar's test client, no socket."""
+        return TestClient(app_for(self.services), base_url=base_url)
+
+    def async_client(self, base_url: str = "http://testserver.local") -> AsyncTestClient[Litestar]:
+        """As `client`, on the test's own event loop: the test may use the world's adapters in between."""
+        return AsyncTestClient(app_for(self.services), base_url=base_url)
+
+    async def tenant(self, quota: int | None = None, systems: int = 1) -> list[NewSystem]:
+        """An organization with `systems` systems; each with the secret it authenticates with."""
+        org = await self.registry.create_org("acme", quota)
+        return [await self.registry.create_system(org.id) for _ in range(systems)]
 
     async def system(self, quota: int | None = None) -> SystemIdentity:
         org = await self.registry.create_org("acme", quota)

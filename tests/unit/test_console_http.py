@@ -1,4 +1,4 @@
-"""The operator console through HTTP (Litestar's test client on the in-memory adapters): sessions,
+"""The operator console through HTTP (Litestar's test client on a `World`, in process): sessions,
 CSRF, and each page and action running the use case the admin API runs."""
 
 from __future__ import annotations
@@ -12,17 +12,10 @@ import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
-from obstore.store import MemoryStore
 
-from adapters.memory.catalog import InMemoryBackupCatalog
 from adapters.memory.clock import FrozenClock
-from adapters.memory.directory import InMemorySystemDirectory
-from adapters.memory.ratelimit import InMemoryRateLimiter
-from adapters.objectstore.obstore_adapter import ObstoreObjectStore
-from app.asgi import app_for
-from app.composition import Overrides, build
 from app.settings import Settings
-from tests.unit.fakes import pgp
+from tests.unit.fakes import World, pgp
 
 TOKEN = "console-test-token-5f1c-0123456789abcdef"
 START = datetime(2026, 4, 12, 9, 0, tzinfo=UTC)
@@ -30,16 +23,9 @@ Client = TestClient[Litestar]
 
 
 def make_client(clock: FrozenClock, base_url: str = "http://testserver.local", **env: str) -> Client:
-    settings = Settings.from_env({"BACKUP_RATE_LIMIT_PER_MINUTE": "0", "BACKUP_RATE_LIMIT_PER_HOUR": "0", **env})
-    directory = InMemorySystemDirectory()
-    overrides = Overrides(
-        directory=directory,
-        catalog=InMemoryBackupCatalog(directory.tables),
-        objects=ObstoreObjectStore(MemoryStore()),
-        limiter=InMemoryRateLimiter({}, clock),
-        clock=clock,
-    )
-    return TestClient(app_for(build(settings, overrides)), base_url=base_url)
+    """The app on a `World` with the service's default caps, no rate limit, and `env` (BACKUP_* names)."""
+    world = World(limits=Settings.from_env({}).limits, windows={}, clock=clock, env=env)
+    return world.client(base_url)
 
 
 @pytest.fixture
