@@ -11,7 +11,7 @@ import pytest
 from adapters.http.gate import BUSY_RETRY_AFTER, UploadGate
 from domain.errors import BodyIdle, RateLimited
 
-IDLE = 0.05
+IDLE = 0.2
 
 
 async def paced(parts: int, pause: float) -> AsyncIterator[bytes]:
@@ -56,18 +56,18 @@ def test_a_finished_or_failed_upload_gives_its_place_back() -> None:
 async def test_a_body_silent_past_the_idle_time_ends_as_body_idle() -> None:
     gate = UploadGate(idle_seconds=IDLE)
     with pytest.raises(BodyIdle):
-        await received(gate, paced(parts=3, pause=IDLE * 4))
+        await received(gate, paced(parts=2, pause=IDLE * 3))
 
 
 async def test_a_slow_but_steady_body_is_never_cut_off() -> None:
     gate = UploadGate(idle_seconds=IDLE)
-    # Six times the idle time in all, but never a silence as long as it.
-    assert await received(gate, paced(parts=12, pause=IDLE / 2)) == 120
+    # Twice the idle time in all, but never a silence near it (the margin absorbs a busy machine's delays).
+    assert await received(gate, paced(parts=20, pause=IDLE / 10)) == 200
 
 
 async def test_time_the_consumer_spends_on_a_chunk_does_not_count_as_silence() -> None:
     gate = UploadGate(idle_seconds=IDLE)
-    assert await received(gate, paced(parts=3, pause=0), busy=IDLE * 3) == 30
+    assert await received(gate, paced(parts=2, pause=0), busy=IDLE * 2) == 20
 
 
 async def test_another_cancellation_of_a_waiting_upload_stays_a_cancellation() -> None:

@@ -95,7 +95,7 @@ def request(path: str = "/api/systems/backups", extra: bytes = b"") -> bytes:
 
 
 async def answered(transport: FakeTransport) -> bytes:
-    for _ in range(100):
+    for _ in range(1000):  # up to 5 s on a busy machine
         if transport.written:
             return transport.written
         await asyncio.sleep(0.005)
