@@ -92,10 +92,10 @@ def test_a_body_silent_past_the_idle_timeout_is_408_and_leaves_nothing(
 def test_a_slow_but_steady_body_is_not_cut_off(settings: Settings, site: tuple[str, Tenant]) -> None:
     url, tenant = site
     body = pgp(8 * 1024)
-    with start_upload(url, tenant, len(body), body[:1024]) as slow:
-        for start in range(1024, len(body), 1024):
-            time.sleep(1)  # the client's pace: a chunk a second, under the 2 s idle timeout
-            slow.sendall(body[start : start + 1024])
+    with start_upload(url, tenant, len(body), body[:2048]) as slow:
+        for start in range(2048, len(body), 2048):
+            time.sleep(1)  # the client's pace: a chunk a second, under the 2 s idle timeout, 3 s in all
+            slow.sendall(body[start : start + 2048])
         status, _, document = answer_of(slow)
     assert status == 201, document
     assert rows_by_state(settings) == {"stored": 1}
