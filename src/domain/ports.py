@@ -40,6 +40,10 @@ class RateLimiter(Protocol):
         """Test every window first; spend a slot in each only if all of them have room."""
         ...
 
+    async def check(self, key: str) -> Allowed | Denied:
+        """What `acquire` would answer now, spending nothing (a guard asks before it counts a failure)."""
+        ...
+
 
 class SystemDirectory(Protocol):
     """Organizations and systems, with their credentials."""

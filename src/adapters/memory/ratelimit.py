@@ -17,6 +17,12 @@ class InMemoryRateLimiter:
         self._hits: dict[str, deque[float]] = defaultdict(deque)
 
     async def acquire(self, system_key: str) -> Allowed | Denied:
+        return self._ask(system_key, spend=True)
+
+    async def check(self, key: str) -> Allowed | Denied:
+        return self._ask(key, spend=False)
+
+    def _ask(self, system_key: str, *, spend: bool) -> Allowed | Denied:
         now = self._clock.now().timestamp()
         hits = self._hits[system_key]
         longest = max(self._windows, default=0)
@@ -29,5 +35,6 @@ class InMemoryRateLimiter:
                 wait = max(wait, recent[-allowed] + length - now)
         if wait > 0:
             return Denied(max(1, math.ceil(wait)))
-        hits.append(now)
+        if spend:
+            hits.append(now)
         return Allowed()

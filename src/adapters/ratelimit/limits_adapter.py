@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+from collections.abc import Mapping
 from typing import Any, cast
 
 import coredis
 from coredis.commands import Script
-from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
+from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.aio.storage import MovingWindowSupport
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
@@ -20,11 +21,11 @@ log = logging.getLogger(__name__)
 
 # A Redis that does not answer must not hold an upload for long: after this the upload goes ahead.
 REDIS_TIMEOUT_S = 2.0
-KEY_PREFIX = "backup-collect:window"
+KEY_PREFIX = "backup-collect"
 # KEYS: one list of hit times (newest first) per window. ARGV: now, then limit and length per window.
 # Answers 0 after spending a slot in every window, else the seconds until the fullest one has room
 # (as a string: Lua numbers would be truncated to integers on the way out).
-BOTH_WINDOWS = """
+_TEST_WINDOWS = """
 local now = tonumber(ARGV[1])
 local wait = 0
 for i, key in ipairs(KEYS) do
@@ -38,6 +39,10 @@ end
 if wait > 0 then
   return tostring(wait)
 end
+"""
+BOTH_WINDOWS = (
+    _TEST_WINDOWS
+    + """
 for i, key in ipairs(KEYS) do
   local limit, length = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   redis.call('LPUSH', key, ARGV[1])
@@ -46,6 +51,9 @@ for i, key in ipairs(KEYS) do
 end
 return 0
 """
+)
+# The same test, spending nothing.
+TEST_WINDOWS = _TEST_WINDOWS + "return 0\n"
 
 
 class LimitsRateLimiter:
@@ -64,8 +72,16 @@ class LimitsRateLimiter:
     database). SPEC keeps 503 for the object store and the database.
     """
 
-    def __init__(
-        self, storage_url: str, per_minute: int, per_hour: int, *, clock: Clock, timeout: float = REDIS_TIMEOUT_S
+    def __init__(  # noqa: PLR0913 - the windows, where they live, and their namespace
+        self,
+        storage_url: str,
+        per_minute: int = 0,
+        per_hour: int = 0,
+        *,
+        clock: Clock,
+        timeout: float = REDIS_TIMEOUT_S,
+        windows: Mapping[int, int] | None = None,
+        namespace: str = "window",
     ) -> None:
         """Args:
         storage_url: `memory://` (this process only) or `redis://host:port/db` (shared).
@@ -74,6 +90,9 @@ class LimitsRateLimiter:
         clock: The time the Redis windows and Retry-After count from (`limits`' memory windows run on
             its own clock).
         timeout: Seconds a Redis connect or reply may take; an acquire gives up after twice that.
+        windows: More windows, window length in seconds → hits allowed in it (0 disables it).
+        namespace: Keeps these windows apart from other limiters' on the same storage (`window` for
+            uploads; the operator guards have their own).
 
         Raises:
             ValueError: The URL names no storage with moving windows.
@@ -86,8 +105,12 @@ class LimitsRateLimiter:
             self._pool = coredis.ConnectionPool.from_url(plain, connect_timeout=timeout, stream_timeout=timeout)
             options["connection_pool"] = self._pool
         self._script: Script[bytes] | None = None
+        self._test_script: Script[bytes] | None = None
         if self._pool is not None:
-            self._script = coredis.Redis(connection_pool=self._pool).register_script(BOTH_WINDOWS)
+            redis = coredis.Redis(connection_pool=self._pool)
+            self._script = redis.register_script(BOTH_WINDOWS)
+            self._test_script = redis.register_script(TEST_WINDOWS)
+        self._prefix = f"{KEY_PREFIX}:{namespace}"
         storage = storage_from_string(f"async+{plain}", **options)
         if not isinstance(storage, MovingWindowSupport):
             raise ValueError(f"rate-limit storage {storage_url} has no moving windows")
@@ -97,6 +120,9 @@ class LimitsRateLimiter:
             self._items.append(RateLimitItemPerMinute(per_minute))
         if per_hour > 0:
             self._items.append(RateLimitItemPerHour(per_hour))
+        for length, hits in (windows or {}).items():
+            if hits > 0:
+                self._items.append(RateLimitItemPerSecond(hits, length))
         # Within one process, test-then-hit must not interleave.
         self._lock = asyncio.Lock()
         self._clock = clock
@@ -105,28 +131,38 @@ class LimitsRateLimiter:
 
     async def acquire(self, system_key: str) -> Allowed | Denied:
         """Allowed (a slot spent in every window), or Denied with whole seconds to wait (nothing spent)."""
+        return await self._ask(system_key, spend=True)
+
+    async def check(self, key: str) -> Allowed | Denied:
+        """As `acquire` would answer now, spending nothing."""
+        return await self._ask(key, spend=False)
+
+    async def _ask(self, system_key: str, *, spend: bool) -> Allowed | Denied:
         if not self._items:
             return Allowed()
         try:
             async with asyncio.timeout(2 * self._timeout):
-                if self._script is not None:
-                    return await self._acquire_on_redis(self._script, system_key)
+                script = self._script if spend else self._test_script
+                if script is not None:
+                    return await self._acquire_on_redis(script, system_key)
                 async with self._lock:
-                    return await self._acquire(system_key)
+                    return await self._acquire(system_key, spend=spend)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # any storage failure: fail open, loudly
             self.storage_failures += 1
             log.warning(
-                "rate-limit storage failed (%s: %s); allowing the upload of %s unlimited",
+                "rate-limit storage failed (%s: %s); allowing %s unlimited",
                 type(exc).__name__,
                 exc,
                 system_key,
             )
             return Allowed()
 
-    async def _acquire(self, system_key: str) -> Allowed | Denied:
+    async def _acquire(self, system_key: str, *, spend: bool) -> Allowed | Denied:
         full = [item for item in self._items if not await self._limiter.test(item, system_key)]
+        if not full and not spend:
+            return Allowed()
         if not full:
             spent = [await self._limiter.hit(item, system_key) for item in self._items]
             if all(spent):
@@ -135,7 +171,7 @@ class LimitsRateLimiter:
         return Denied(await self._retry_after(full, system_key))
 
     async def _acquire_on_redis(self, script: Script[bytes], system_key: str) -> Allowed | Denied:
-        keys: list[str | bytes] = [f"{KEY_PREFIX}/{system_key}/{item.get_expiry()}" for item in self._items]
+        keys: list[str | bytes] = [f"{self._prefix}/{system_key}/{item.get_expiry()}" for item in self._items]
         args: list[Any] = [repr(self._clock.now().timestamp())]
         for item in self._items:
             args += [item.amount, item.get_expiry()]

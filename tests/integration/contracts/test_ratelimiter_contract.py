@@ -90,3 +90,24 @@ async def test_zero_disables_that_window_only(limiters: Limiters, per_minute: in
 async def test_both_windows_at_zero_never_deny(limiters: Limiters) -> None:
     limiter, key = limiters.make(0, 0), limiters.key()
     await spend(limiter, key, 100)
+
+
+async def test_check_answers_as_acquire_would_and_spends_nothing(limiters: Limiters) -> None:
+    limiter, key = limiters.make(2, 60), limiters.key()
+    for _ in range(5):
+        assert await limiter.check(key) == Allowed()
+    await spend(limiter, key, 2)
+    denied = await limiter.check(key)
+    assert isinstance(denied, Denied)
+    assert 1 <= denied.retry_after <= 60
+    assert isinstance(await limiter.acquire(key), Denied)
+    limiters.time.advance(61)
+    assert await limiter.check(key) == Allowed()
+    await spend(limiter, key, 2)
+
+
+async def test_check_of_an_unused_key_or_with_no_window_is_allowed(limiters: Limiters) -> None:
+    assert await limiters.make(1, 1).check(limiters.key()) == Allowed()
+    limiter, key = limiters.make(0, 0), limiters.key()
+    await spend(limiter, key, 3)
+    assert await limiter.check(key) == Allowed()
