@@ -23,6 +23,7 @@ from adapters.http.metrics import Metrics
 from adapters.runtime.clock import SystemClock, Uuid7Factory
 from app.settings import Settings
 from app.workers import Leases, SoleReplica, Worker
+from domain.attempts import FAILURES_PER_MINUTE, FailedAttempts
 from domain.destroy import DestroySystem
 from domain.fsck import Fsck
 from domain.ingest import HEARTBEAT, IngestBackup
@@ -39,6 +40,8 @@ if TYPE_CHECKING:
 
     from adapters.http.console import ConsoleServices
 
+# A console session never outlives this (SessionPolicy.absolute): how long a sign-out is remembered.
+SESSION_LONGEST = 8 * 3600
 # How often each replica offers to run a reaper pass.
 REAPER_INTERVAL = timedelta(minutes=5)
 
@@ -90,6 +93,11 @@ class Container:
     destroy: DestroySystem
     fsck: Fsck | None
     reaper: Reaper | None
+    attempts: FailedAttempts
+    """Failed console sign-ins and admin bearer tokens, limited per client address."""
+    signed_out: RateLimiter
+    """Console sessions signed out before they expire: one hit per session id, remembered for a session's
+    longest life (on Redis, by every replica)."""
     workers: tuple[Worker, ...] = ()
     """The serve process's background workers (`app.workers`)."""
     leases: Leases = field(default_factory=SoleReplica)
@@ -117,6 +125,8 @@ class Container:
             clock=self.clock,
             stale_after=self.settings.stale_after,
             admin_token=self.settings.admin_token,
+            attempts=self.attempts,
+            signed_out=self.signed_out,
         )
 
     async def stale_systems(self) -> int:
@@ -133,9 +143,10 @@ class Container:
     async def close(self) -> None:
         if self.engine is not None:
             await self.engine.dispose()
-        close = getattr(self.limiter, "aclose", None)
-        if close is not None:
-            await close()
+        for limiter in (self.limiter, self.attempts.limiter, self.signed_out):
+            close = getattr(limiter, "aclose", None)
+            if close is not None:
+                await close()
 
 
 def build(settings: Settings, overrides: Overrides | None = None) -> Container:
@@ -193,6 +204,8 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         destroy=DestroySystem(directory=directory, catalog=catalog, objects=objects),
         fsck=None if maintenance is None else Fsck(catalog=maintenance, objects=objects, clock=clock),
         reaper=reaper,
+        attempts=FailedAttempts(limiter=_guard_limiter(settings, clock, {60: FAILURES_PER_MINUTE}, "failed-secrets")),
+        signed_out=_guard_limiter(settings, clock, {SESSION_LONGEST: 1}, "signed-out"),
         workers=_workers(given, reaper),
         leases=maintenance or SoleReplica(),
     )
@@ -224,6 +237,18 @@ def _rate_limiter(settings: Settings, clock: Clock) -> RateLimiter:
     from adapters.ratelimit.limits_adapter import LimitsRateLimiter
 
     return LimitsRateLimiter(settings.rate_limit_storage_url, minute, hour, clock=clock)
+
+
+def _guard_limiter(settings: Settings, clock: Clock, windows: dict[int, int], namespace: str) -> RateLimiter:
+    """A limiter of the operator guards, on the storage of the upload windows (Redis: shared by every
+    replica) in a key namespace of its own."""
+    if settings.rate_limit_storage_url.removeprefix("async+").startswith("memory://"):
+        from adapters.memory.ratelimit import InMemoryRateLimiter
+
+        return InMemoryRateLimiter(windows, clock)
+    from adapters.ratelimit.limits_adapter import LimitsRateLimiter
+
+    return LimitsRateLimiter(settings.rate_limit_storage_url, clock=clock, windows=windows, namespace=namespace)
 
 
 def _failures_of(limiter: RateLimiter) -> Callable[[], int]:

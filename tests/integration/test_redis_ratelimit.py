@@ -109,3 +109,31 @@ def test_uploads_succeed_over_http_while_redis_is_down(tmp_path: Path) -> None:
     assert [r.getMessage().split(";")[0] for r in recorded.records] == [
         "rate-limit storage failed (ConnectionError: [Errno 111] Connection refused)"
     ] * 3
+
+
+async def test_replicas_share_failed_sign_ins_and_sign_outs_in_namespaces_of_their_own(
+    redis: RedisService, tmp_path: Path
+) -> None:
+    from adapters.http.console.session import Session, SignOuts
+    from app.composition import build
+    from domain.errors import RateLimited
+
+    settings = settings_for(tmp_path, rate_limit_storage_url=redis.url)
+    one, two = build(settings), build(settings)
+    client, session = redis.key(), Session(sid=redis.key(), started=0, expires=0)
+    try:
+        for replica in (one, two) * 5:
+            await replica.attempts.admit(client)
+            await replica.attempts.failed(client)
+        with pytest.raises(RateLimited):
+            await two.attempts.failed(client)
+        with pytest.raises(RateLimited):
+            await one.attempts.admit(client)
+        # The upload windows of a system named like that client are untouched.
+        assert await one.limiter.check(client) == Allowed()
+        assert not await SignOuts(two.signed_out).signed_out(session)
+        await SignOuts(one.signed_out).sign_out(session)
+        assert await SignOuts(two.signed_out).signed_out(session)
+    finally:
+        await one.close()
+        await two.close()

@@ -113,3 +113,63 @@ def test_a_transfer_coding_other_than_chunked_is_501_and_stores_nothing(http: Cl
     assert answer.status_code == 501
     assert answer.json()["code"] == 501
     assert http.get("/api/systems/backups", auth=auth).json()["data"]["backups"] == []
+
+
+def test_sign_out_revokes_the_session_on_the_server(http: Client) -> None:
+    org = http.post("/api/admin/orgs", json={"name": "acme"}, headers=BEARER).json()["data"]
+    http.post(f"/api/admin/orgs/{org['id']}/systems", json={"system_key": "fw"}, headers=BEARER)
+    sign_in(http)
+    copied = http.cookies["backup_console"]
+    csrf = csrf_of(http.get("/console"))
+    assert http.post("/console/sign-out", data={"csrf": csrf}, follow_redirects=False).status_code == 303
+    http.cookies.set("backup_console", copied, path="/console")
+    assert http.get("/console", follow_redirects=False).status_code == 303
+    suspend = http.post("/console/systems/fw/suspend", data={"csrf": csrf}, follow_redirects=False)
+    assert suspend.status_code == 303
+    assert suspend.headers["location"].startswith("/console/sign-in")
+    assert http.get("/api/admin/systems/fw", headers=BEARER).json()["data"]["suspended"] is False
+
+
+def test_a_new_admin_token_ends_every_session() -> None:
+    clock = FrozenClock(START)
+    with make_client(clock, BACKUP_ADMIN_TOKEN=TOKEN) as before:
+        sign_in(before)
+        cookie = before.cookies["backup_console"]
+        assert before.get("/console").status_code == 200
+    with make_client(clock, BACKUP_ADMIN_TOKEN="another-admin-token-" + "9" * 20) as after:
+        after.cookies.set("backup_console", cookie, path="/console")
+        assert after.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_the_eleventh_wrong_sign_in_in_a_minute_is_429_even_with_the_right_token() -> None:
+    clock = FrozenClock(START)
+    with make_client(clock, BACKUP_ADMIN_TOKEN=TOKEN) as http:
+        for attempt in range(10):
+            assert sign_in(http, f"wrong-{attempt}").status_code == 401
+        refused = sign_in(http, "wrong-10")
+        assert refused.status_code == 429
+        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        assert_console_headers(refused)
+        assert sign_in(http, TOKEN).status_code == 429
+        clock.advance(61)
+        assert sign_in(http, TOKEN).status_code == 303
+
+
+def test_the_eleventh_wrong_admin_bearer_token_in_a_minute_is_429_even_for_the_right_one() -> None:
+    clock = FrozenClock(START)
+    with make_client(clock, BACKUP_ADMIN_TOKEN=TOKEN) as http:
+        for attempt in range(10):
+            wrong = {"Authorization": f"Bearer wrong-{attempt}"}
+            assert http.get("/api/admin/orgs", headers=wrong).status_code == 401
+        refused = http.get("/api/admin/orgs", headers={"Authorization": "Bearer wrong"})
+        assert refused.status_code == 429
+        assert refused.json()["data"]["retry_after_seconds"] == int(refused.headers["retry-after"])
+        assert http.get("/api/admin/orgs", headers=BEARER).status_code == 429
+        clock.advance(61)
+        assert http.get("/api/admin/orgs", headers=BEARER).status_code == 200
+
+
+def test_the_right_admin_token_is_never_counted() -> None:
+    with make_client(FrozenClock(START), BACKUP_ADMIN_TOKEN=TOKEN) as http:
+        for _ in range(30):
+            assert http.get("/api/admin/orgs", headers=BEARER).status_code == 200

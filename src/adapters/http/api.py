@@ -46,7 +46,7 @@ def create_litestar(
             metrics_route(metrics_token is not None),
             docs_assets(),
             # Off (404 for everything, and out of the OpenAPI document) unless a token is configured.
-            *([admin_router(admin_token)] if admin_token is not None else []),
+            *([admin_router(admin_token, services.attempts)] if admin_token is not None else []),
             *([console_router(services.console)] if services.console is not None else []),
         ],
         template_config=console_templates(),

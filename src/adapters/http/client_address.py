@@ -7,14 +7,14 @@ import ipaddress
 import logging
 from typing import Any
 
-from litestar import Request
+from litestar.connection import ASGIConnection
 
 log = logging.getLogger(__name__)
 # How much of a bogus address a warning quotes (a header can be 8 KiB of it).
 _QUOTED = 64
 
 
-def client_address(request: Request[Any, Any, Any]) -> str | None:
+def client_address(request: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     """The client's IP address in canonical text, or None when there is none or it is not an IP address
     (a trusted proxy's `X-Forwarded-For` entry such as `not-an-ip` is not believed: one warning)."""
     if request.client is None or not request.client.host:

@@ -17,6 +17,7 @@ from litestar.params import SkipValidation
 from adapters.http.console.services import ConsoleServices
 from adapters.http.gate import UploadGate
 from adapters.http.metrics import Metrics
+from domain.attempts import FailedAttempts
 from domain.destroy import DestroySystem
 from domain.ingest import IngestBackup
 from domain.organizations import OrgAdmin
@@ -79,6 +80,11 @@ class ApiServices(Protocol):
     @property
     def gate(self) -> UploadGate:
         """The bounds on uploads in flight per system and on silent bodies."""
+        ...
+
+    @property
+    def attempts(self) -> FailedAttempts:
+        """Failed admin bearer tokens (and console sign-ins), limited per client address."""
         ...
 
     @property

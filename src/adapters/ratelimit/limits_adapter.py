@@ -72,7 +72,7 @@ class LimitsRateLimiter:
     database). SPEC keeps 503 for the object store and the database.
     """
 
-    def __init__(  # noqa: PLR0913 - the windows, where they live, and their namespace
+    def __init__(
         self,
         storage_url: str,
         per_minute: int = 0,

@@ -10,14 +10,15 @@ from litestar import Router
 
 from adapters.http.admin import orgs, systems
 from adapters.http.admin.edge import ADMIN_PATH, MAX_ADMIN_BODY, AdminRequest, bearer_guard
+from domain.attempts import FailedAttempts
 
 __all__ = ["ADMIN_PATH", "admin_router"]
 
 
-def admin_router(token: str | None) -> Router:
+def admin_router(token: str | None, attempts: FailedAttempts) -> Router:
     return Router(
         ADMIN_PATH,
-        guards=[bearer_guard(token)],
+        guards=[bearer_guard(token, attempts)],
         request_class=AdminRequest,
         request_max_body_size=MAX_ADMIN_BODY,
         tags=["admin"],

@@ -10,8 +10,10 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 
+from adapters.http.client_address import client_address
 from adapters.http.dto import Envelope
 from adapters.shapes import plain
+from domain.attempts import FailedAttempts
 
 T = TypeVar("T")
 ADMIN_PATH = "/api/admin"
@@ -30,15 +32,19 @@ class AdminRequest(Request[Any, Any, Any]):
             raise ClientException("JSON nested too deeply") from None
 
 
-def bearer_guard(token: str | None) -> Any:
-    """404 for everything while no token is configured; 401 for a missing or wrong token."""
+def bearer_guard(token: str | None, attempts: FailedAttempts) -> Any:
+    """404 for everything while no token is configured; 401 for a missing or wrong token; 429 for every
+    request of a client address that sent too many wrong ones this minute."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         if token is None:
             raise NotFoundException()
+        client = client_address(connection)
+        await attempts.admit(client)
         scheme, _sep, given = connection.headers.get("authorization", "").partition(" ")
         # compare_digest on bytes: constant time in the token's content, whatever its characters.
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+            await attempts.failed(client)
             raise NotAuthorizedException("invalid admin token", headers={"WWW-Authenticate": BEARER_CHALLENGE})
 
     return guard

@@ -14,6 +14,7 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
+from adapters.http.client_address import client_address
 from adapters.http.console.services import ConsoleServices
 from adapters.http.console.session import SESSION_COOKIE, SIGN_IN_COOKIE, Session, new_nonce
 from adapters.http.errors import domain_error, internal_error, undecodable
@@ -55,7 +56,7 @@ async def current_session(request: Request[Any, Any, Any], console: NamedDepende
     """The signed-in operator's session, renewed; raises SignInRequired without one."""
     now = console.clock.now()
     session = console.sessions.decode(request.cookies.get(SESSION_COOKIE), now)
-    if session is None:
+    if session is None or await console.sign_outs.signed_out(session):
         raise SignInRequired()
     return console.sessions.renew(session, now)
 
@@ -110,13 +111,17 @@ async def sign_in_form(
 
 @post("/sign-in", status_code=303)
 async def sign_in(request: Request[Any, Any, Any], console: NamedDependency[ConsoleServices]) -> Response[Any]:
-    """Check the admin token (constant time) and start a session."""
+    """Check the admin token (constant time) and start a session; too many failures from one client
+    address answer 429 for the rest of the minute, whatever the token."""
+    client = client_address(request)
+    await console.attempts.admit(client)
     fields = {key: str(value) for key, value in (await request.form()).items()}
     nonce = request.cookies.get(SIGN_IN_COOKIE, "")
     if not nonce or not console.sessions.check(console.sessions.sign_in_token(nonce), fields.get("csrf")):
         raise CsrfRefused()
     next_path = _next_path(fields.get("next_path"))
     if not console.sessions.matches_admin_token(fields.get("token", "")):
+        await console.attempts.failed(client)
         return _sign_in_page(request, console, next_path, "wrong admin token", 401)
     session = console.sessions.start(console.clock.now())
     redirect = Redirect(next_path, status_code=303, headers=NO_STORE)
@@ -126,9 +131,12 @@ async def sign_in(request: Request[Any, Any, Any], console: NamedDependency[Cons
 
 
 @post("/sign-out", status_code=303)
-async def sign_out(form: NamedDependency[dict[str, str]]) -> Redirect:
-    """End the session in this browser."""
+async def sign_out(
+    console: NamedDependency[ConsoleServices], session: NamedDependency[Session], form: NamedDependency[dict[str, str]]
+) -> Redirect:
+    """End the session: on the server (a copy of the cookie no longer works) and in this browser."""
     del form
+    await console.sign_outs.sign_out(session)
     redirect = Redirect(f"{SIGN_IN_PATH}?signed_out=true", status_code=303, headers=NO_STORE)
     redirect.delete_cookie(SESSION_COOKIE, path=CONSOLE_PATH)
     return redirect
@@ -150,7 +158,7 @@ def domain_error_page(request: Request[Any, Any, Any], exc: Exception) -> Respon
     answer = domain_error(request, exc)
     status = answer.status_code or 500
     context = {"status": status, "message": answer.content.message}
-    return Template("error.html", context=context, status_code=status, headers=NO_STORE)
+    return Template("error.html", context=context, status_code=status, headers={**answer.headers, **NO_STORE})
 
 
 def http_error_page(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from adapters.http.console.session import SessionPolicy, Sessions
+from adapters.http.console.session import SessionPolicy, Sessions, SignOuts
+from domain.attempts import FailedAttempts
 from domain.organizations import OrgAdmin
-from domain.ports import Clock
+from domain.ports import Clock, RateLimiter
 from domain.registry import Registry
 from domain.restore import BackupAccess
 from domain.systems import SystemAdmin
@@ -23,8 +24,16 @@ class ConsoleServices:
     clock: Clock
     stale_after: timedelta
     admin_token: str
+    attempts: FailedAttempts
+    """Failed sign-ins, limited per client address (shared with the admin API's bearer check)."""
+    signed_out: RateLimiter
+    """Where sign-outs are remembered until the session would have expired."""
     policy: SessionPolicy = field(default_factory=SessionPolicy)
 
     @property
     def sessions(self) -> Sessions:
         return Sessions(self.admin_token, self.policy)
+
+    @property
+    def sign_outs(self) -> SignOuts:
+        return SignOuts(self.signed_out)

@@ -1,9 +1,10 @@
 """Console sessions: a signed cookie that expires, and the CSRF tokens bound to it.
 
-Stateless, so any replica checks a session another one issued. The signing key is derived from
-BACKUP_ADMIN_TOKEN: changing the token signs every operator out. A session lasts while it is used
-(each page renews it for `idle` more) and never past `absolute` after sign-in. Signing out clears
-the cookie in the browser; a copy taken before then stays valid until it expires.
+The cookie is signed, so any replica checks a session another one issued. The signing key is derived
+from BACKUP_ADMIN_TOKEN: changing the token signs every operator out. A session lasts while it is used
+(each page renews it for `idle` more) and never past `absolute` after sign-in. Signing out clears the
+cookie in the browser and records the session's id as signed out (`SignOuts`, in the rate limiter's
+storage: on Redis every replica sees it), so a copy of the cookie taken before then no longer works.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+
+from domain.ports import Denied, RateLimiter
 
 SESSION_COOKIE = "backup_console"
 SIGN_IN_COOKIE = "backup_console_sign_in"
@@ -97,6 +100,20 @@ class Sessions:
         key = hmac.new(self.admin_token.encode(), f"backup-collect console {purpose}".encode(), hashlib.sha256)
         mac = hmac.new(key.digest(), message.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+@dataclass(frozen=True, slots=True)
+class SignOuts:
+    """Session ids signed out before they expire. `limiter` allows one hit per id in a window as long as
+    a session's longest life: signing out spends it, and a spent id is a signed-out session."""
+
+    limiter: RateLimiter
+
+    async def sign_out(self, session: Session) -> None:
+        await self.limiter.acquire(session.sid)
+
+    async def signed_out(self, session: Session) -> bool:
+        return isinstance(await self.limiter.check(session.sid), Denied)
 
 
 def new_nonce() -> str:
