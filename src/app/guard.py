@@ -19,6 +19,8 @@ import httptools
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from adapters.http.answers import RETRY_AFTER
+
 log = logging.getLogger(__name__)
 # The request line and headers together, and the time they may take from the connection's first byte
 # (measured from the moment it is accepted, which is never later).
@@ -27,8 +29,6 @@ HEAD_LIMIT_SECONDS = 10.0
 # A connection past the cap is only served if it turns out to be a health probe; it gets this long.
 OVER_CAP_HEAD_SECONDS = 2.0
 HEALTH_PATH = b"/api/health"
-# SPEC's Retry-After for every 503.
-RETRY_AFTER = 30
 # File descriptors the process needs besides client connections (database, store, logs, listeners).
 RESERVED_FDS = 64
 

@@ -38,6 +38,13 @@ class TooLarge(InvalidInput):
     """A size cap or the organization's quota refuses the upload."""
 
 
+class OverQuota(TooLarge):
+    """The organization's quota refuses the upload, even after what retention would free."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__("org_quota", "organization quota exceeded", str(size))
+
+
 class KeyInFlight(InvalidInput):
     """An upload with the same `Idempotency-Key` is still under way (refused before the body is read)."""
 
@@ -90,16 +97,9 @@ class ObjectMissing(DomainError):
     """The object store has no object under that key."""
 
 
-class ClientGone(DomainError):
-    """The client disconnected before the body was complete."""
-
-
-class BodyIdle(ClientGone):
-    """The client sent no byte of its body for `seconds`; the upload is abandoned as if it hung up."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"no body received for {seconds:g} s")
-        self.seconds = seconds
+class UploadAborted(DomainError):
+    """The upload ended before its body was complete (the client hung up or went silent, or the server is
+    shutting down); the use case left nothing behind. The edge that saw it raises a subclass of its own."""
 
 
 class RangeNotSatisfiable(DomainError):

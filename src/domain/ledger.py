@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from domain import quota, retention
-from domain.errors import KeyReused, TooLarge
+from domain.errors import KeyReused, OverQuota
 from domain.model import Backup, BackupState, Limits, RetentionPolicy
 from domain.retention import PruneRule
 
@@ -120,7 +120,7 @@ def plan_commit(
     applicable = quota.effective_quota(quota_override, limits.max_size_per_org)
     if not quota.fits(used_bytes, freed, added, applicable):
         # Never tell the appliance how much its organization stores.
-        raise TooLarge("org_quota", "organization quota exceeded", str(incoming_size))
+        raise OverQuota(incoming_size)
     return CommitPlan(victims=chosen, superseded=superseded, used_after=used_bytes - freed + added, rules=pruned)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Request, Response, post
 from litestar.exceptions import InternalServerException
 
+from adapters.http.aborted import ClientGone
 from adapters.http.auth import authenticate_upload
 from adapters.http.client_address import client_address
 from adapters.http.drain import Drain
@@ -17,7 +18,6 @@ from adapters.http.observe import exchange
 from adapters.http.openapi import BASIC, UploadOperation, answer, errors
 from adapters.http.services import Service
 from adapters.http.upload_headers import DIGEST_HEADERS, IDEMPOTENCY_KEY, expected_digests, idempotency_key, repr_digest
-from domain.errors import ClientGone
 from domain.ingest import IngestBackup
 from domain.ledger import Outcome
 from domain.model import Upload

@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from domain.errors import Unavailable
+from adapters.http.aborted import ShuttingDown
 
 
 class Drain:
@@ -24,7 +24,7 @@ class Drain:
     @asynccontextmanager
     async def admit(self) -> AsyncIterator[None]:
         if not self.accepting:
-            raise Unavailable("server", "shutting down")
+            raise ShuttingDown("shutting down")
         self.inflight += 1
         self._idle.clear()
         task = asyncio.current_task()
@@ -37,7 +37,7 @@ class Drain:
             # 503 in the envelope instead of letting the cancellation reach uvicorn as a plain 500.
             if task is None or not self.aborting or task.uncancel() > 0:
                 raise
-            raise Unavailable("server", "shutting down: the upload was cancelled") from None
+            raise ShuttingDown("shutting down: the upload was cancelled") from None
         finally:
             self._uploads.discard(task)
             self.inflight -= 1

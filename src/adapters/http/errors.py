@@ -8,46 +8,14 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
+from adapters.http.aborted import BodyIdle, ShuttingDown
+from adapters.http.answers import RETRY_AFTER, answer_for
 from adapters.http.dto import Envelope, ErrorItem, ValidationData
 from adapters.http.observe import exchange
-from domain.errors import (
-    BodyIdle,
-    ChecksumMismatch,
-    ClientGone,
-    Conflict,
-    DomainError,
-    Forbidden,
-    InvalidInput,
-    KeyInFlight,
-    KeyReused,
-    NotFound,
-    RangeNotSatisfiable,
-    RateLimited,
-    StoreFull,
-    TooLarge,
-    Unauthenticated,
-    Unavailable,
-)
+from domain.errors import DomainError, InvalidInput, RangeNotSatisfiable, RateLimited, Unauthenticated, Unavailable
 
 log = logging.getLogger(__name__)
 REALM = 'Basic realm="backup-collect", charset="UTF-8"'
-UNAVAILABLE_RETRY_AFTER = 30
-
-_SIMPLE: dict[type[DomainError], tuple[int, str]] = {
-    Forbidden: (403, "forbidden"),
-    NotFound: (404, "not found"),
-    Conflict: (409, "conflict"),
-    ClientGone: (400, "client disconnected"),
-    ChecksumMismatch: (500, "stored bytes do not match their checksum"),
-}
-
-
-# Invalid input is 400 "validation failed" unless one of these more specific kinds says otherwise.
-_INVALID: dict[type[InvalidInput], tuple[int, str]] = {
-    TooLarge: (413, "payload too large"),
-    KeyInFlight: (409, "upload in progress"),
-    KeyReused: (422, "idempotency key reused"),
-}
 
 
 def envelope(
@@ -57,38 +25,31 @@ def envelope(
 
 
 def domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Envelope[Any]]:
+    """The answer `answers.ANSWERS` gives, in the envelope, with the data and headers its kind carries."""
     exchange(request).error = exc
+    answer = answer_for(exc) if isinstance(exc, DomainError) else None
+    if answer is None:
+        return internal_error(request, exc)
+    data, headers = _details(exc)
+    return envelope(answer.status, answer.message.format(error=exc), data, headers)
+
+
+def _details(exc: Exception) -> tuple[Any, dict[str, str] | None]:
     if isinstance(exc, Unauthenticated):
-        return envelope(401, "invalid credentials", {}, {"WWW-Authenticate": REALM})
+        return {}, {"WWW-Authenticate": REALM}
     if isinstance(exc, InvalidInput):
-        data = ValidationData(errors=[ErrorItem(exc.key, exc.message, exc.value)], details=exc.details)
-        for invalid, (status, message) in _INVALID.items():
-            if isinstance(exc, invalid):
-                return envelope(status, message, data)
-        return envelope(400, "validation failed", data)
+        return ValidationData(errors=[ErrorItem(exc.key, exc.message, exc.value)], details=exc.details), None
     if isinstance(exc, RateLimited):
-        seconds = exc.retry_after
-        return envelope(429, "rate limit exceeded", {"retry_after_seconds": seconds}, {"Retry-After": str(seconds)})
+        return {"retry_after_seconds": exc.retry_after}, {"Retry-After": str(exc.retry_after)}
     if isinstance(exc, RangeNotSatisfiable):
-        return envelope(416, "range not satisfiable", None, {"Content-Range": f"bytes */{exc.size}"})
-    if isinstance(exc, StoreFull):
+        return None, {"Content-Range": f"bytes */{exc.size}"}
+    if isinstance(exc, Unavailable | ShuttingDown):
         log.warning("answering 503: %s", exc)
-        full = {"dependency": exc.dependency, "retry_after_seconds": UNAVAILABLE_RETRY_AFTER}
-        headers = {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
-        return envelope(503, "no space left in the object store", full, headers)
-    if isinstance(exc, Unavailable):
-        log.warning("answering 503: %s", exc)
-        unavailable = {"dependency": exc.dependency, "retry_after_seconds": UNAVAILABLE_RETRY_AFTER}
-        return envelope(
-            503, f"{exc.dependency} unavailable", unavailable, {"Retry-After": str(UNAVAILABLE_RETRY_AFTER)}
-        )
+        return {"dependency": exc.dependency, "retry_after_seconds": RETRY_AFTER}, {"Retry-After": str(RETRY_AFTER)}
     if isinstance(exc, BodyIdle):
         # The rest of the body is not worth reading: close the connection once this is sent.
-        return envelope(408, str(exc), None, {"Connection": "close"})
-    for kind, (status, message) in _SIMPLE.items():
-        if isinstance(exc, kind):
-            return envelope(status, str(exc) or message, None)
-    return internal_error(request, exc)
+        return None, {"Connection": "close"}
+    return None, None
 
 
 def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope[Any]]:

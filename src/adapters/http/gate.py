@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from domain.errors import BodyIdle, RateLimited
-
-# What a system told to wait because its own uploads are still in flight is asked to wait.
-BUSY_RETRY_AFTER = 30
+from adapters.http.aborted import BodyIdle
+from adapters.http.answers import RETRY_AFTER
+from domain.errors import RateLimited
 
 
 class UploadGate:
@@ -26,7 +25,7 @@ class UploadGate:
     def admit(self, system_key: str) -> Iterator[None]:
         count = self._inflight.get(system_key, 0)
         if count >= self.per_system:
-            raise RateLimited(BUSY_RETRY_AFTER)
+            raise RateLimited(RETRY_AFTER)
         self._inflight[system_key] = count + 1
         try:
             yield

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from litestar import Response, get
 
+from adapters.http.answers import RETRY_AFTER
 from adapters.http.drain import Drain
 from adapters.http.dto import Envelope, Health, Readiness
-from adapters.http.errors import UNAVAILABLE_RETRY_AFTER
 from adapters.http.openapi import Documented, answer
 from adapters.http.services import Service
 from domain.errors import DomainError, StoreFull
@@ -47,5 +47,5 @@ async def ready(
     return Response(
         Envelope(code=503, message=message, data=Readiness(**data)),
         status_code=503,
-        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
+        headers={"Retry-After": str(RETRY_AFTER)},
     )

@@ -16,20 +16,11 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
+from adapters.http.answers import UploadOutcome
+
 __all__ = ["DEPENDENCIES", "MEDIA_TYPE", "OUTCOMES", "Metrics"]
 
-OUTCOMES: Final = (
-    "stored",
-    "duplicate",
-    "replayed",
-    "unauthorized",
-    "too_large",
-    "rate_limited",
-    "quota",
-    "invalid",
-    "unavailable",
-    "aborted",
-)
+OUTCOMES: Final = tuple(UploadOutcome)
 DEPENDENCIES: Final = ("database", "object_store", "rate_limit")
 # The classic text format every Prometheus understands (the answer adds `; charset=utf-8`).
 MEDIA_TYPE: Final = "text/plain; version=0.0.4"

@@ -8,7 +8,6 @@ error that produced it, so the domain never learns about metrics.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import logging
 import re
@@ -21,8 +20,9 @@ from litestar import Request
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
+from adapters.http.answers import upload_outcome
 from adapters.http.metrics import Metrics
-from domain.errors import ClientGone, TooLarge, Unavailable
+from domain.errors import Unavailable
 
 access_log = logging.getLogger("backup_collect.access")
 REQUEST_ID_HEADER = "x-request-id"
@@ -32,7 +32,6 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 """The id of the request being served, for every log line written while serving it."""
 # Unavailable.dependency (the domain's words) → the `dependency` label.
 _DEPENDENCY_LABEL = {"database": "database", "object store": "object_store"}
-_SHUTDOWN = "server"
 
 
 @dataclass
@@ -61,27 +60,6 @@ def request_id(given: str | None) -> str:
     if given is not None and _VALID_REQUEST_ID.fullmatch(given):
         return given
     return uuid.uuid4().hex
-
-
-def upload_outcome(status: int | None, error: BaseException | None) -> str:
-    """The `outcome` label of an upload answered `status` (None: no answer was sent)."""
-    if status is None or isinstance(error, ClientGone | asyncio.CancelledError) or status == 408:
-        return "aborted"
-    if isinstance(error, Unavailable) and error.dependency == _SHUTDOWN:
-        return "aborted"
-    if status == 201:
-        return "stored"
-    if status == 200:
-        return "duplicate"
-    if status == 401:
-        return "unauthorized"
-    if status == 413:
-        return "quota" if isinstance(error, TooLarge) and error.key == "org_quota" else "too_large"
-    if status == 429:
-        return "rate_limited"
-    if status >= 500:
-        return "unavailable"
-    return "invalid"
 
 
 class Observe:
