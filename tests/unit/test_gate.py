@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.http.gate import BUSY_RETRY_AFTER, UploadGate
-from domain.errors import BodyIdle, RateLimited
+from adapters.http.aborted import BodyIdle
+from adapters.http.answers import RETRY_AFTER
+from adapters.http.gate import UploadGate
+from domain.errors import RateLimited
 
 IDLE = 0.2
 
@@ -34,7 +36,7 @@ def test_the_third_upload_of_one_system_in_flight_is_refused_with_retry_after() 
     gate = UploadGate(per_system=2)
     with gate.admit("fw-1"), gate.admit("fw-1"), pytest.raises(RateLimited) as refused, gate.admit("fw-1"):
         pass
-    assert refused.value.retry_after == BUSY_RETRY_AFTER
+    assert refused.value.retry_after == RETRY_AFTER
 
 
 def test_another_system_is_admitted_while_one_is_at_its_limit() -> None:
