@@ -25,11 +25,12 @@ from app.settings import Settings
 from app.workers import Leases, SoleReplica, Worker
 from domain.attempts import FAILURES_PER_MINUTE, FailedAttempts
 from domain.destroy import DestroySystem
+from domain.events import Actor
 from domain.fsck import Fsck
 from domain.ingest import HEARTBEAT, IngestBackup
 from domain.maintenance import GRACE, MaintenanceCatalog
 from domain.organizations import OrgAdmin
-from domain.ports import BackupCatalog, Clock, IdFactory, ObjectStore, RateLimiter, SystemDirectory
+from domain.ports import BackupCatalog, Clock, EventLog, IdFactory, ObjectStore, RateLimiter, SystemDirectory
 from domain.reaper import Reaper
 from domain.registry import Registry
 from domain.restore import BackupAccess
@@ -65,6 +66,8 @@ class Overrides:
     """How often the server offers a reaper pass (default: REAPER_INTERVAL)."""
     heartbeat: timedelta | None = None
     """How often an upload still receiving marks its intent alive (default: the domain's HEARTBEAT)."""
+    events: EventLog | None = None
+    """The event log's reader (default: on the engine, or on the in-memory catalog's tables)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +83,8 @@ class Container:
     ids: IdFactory
     maintenance: MaintenanceCatalog | None
     """The whole ledger for fsck and the reaper; None when the ledger cannot be seen whole."""
+    events: EventLog
+    """The event log, for its readers (log show, the admin API, the console, the checkpointer)."""
     ingest: IngestBackup
     metrics: Metrics
     """This service's Prometheus registry (one per container: tests build many in one process)."""
@@ -153,12 +158,13 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
     """Raises ValueError with a one-line reason when a URL cannot be served."""
     given = overrides or Overrides()
     engine = given.engine
+    clock = given.clock or SystemClock()
     if given.directory is None or given.catalog is None:
         from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine
 
         engine = engine or make_engine(settings.database_url)
-        directory = given.directory or SqlSystemDirectory(engine)
-        catalog = given.catalog or SqlBackupCatalog(engine)
+        directory = given.directory or SqlSystemDirectory(engine, clock)
+        catalog = given.catalog or SqlBackupCatalog(engine, clock)
     else:
         directory, catalog = given.directory, given.catalog
     maintenance = given.maintenance
@@ -167,7 +173,6 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
 
         maintenance = SqlMaintenanceCatalog(engine)
     objects = given.objects or _object_store(settings)
-    clock = given.clock or SystemClock()
     limiter = given.limiter or _rate_limiter(settings, clock)
     ids = given.ids or Uuid7Factory()
     limits = settings.limits
@@ -186,6 +191,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         ids=ids,
         maintenance=maintenance,
         engine=engine,
+        events=given.events or _event_log(engine, catalog),
         ingest=IngestBackup(
             catalog=catalog,
             objects=objects,
@@ -198,7 +204,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         metrics=Metrics(rate_limit_failures=_failures_of(limiter)),
         registry=Registry(directory=directory, ids=ids),
         access=BackupAccess(catalog=catalog, objects=objects, limits=limits, append_only=settings.append_only),
-        operator_access=BackupAccess(catalog=catalog, objects=objects, limits=limits),
+        operator_access=BackupAccess(catalog=catalog, objects=objects, limits=limits, actor=Actor.OPERATOR),
         orgs=OrgAdmin(directory=directory, catalog=catalog, default_quota=limits.max_size_per_org),
         systems=SystemAdmin(directory=directory, catalog=catalog, clock=clock, limits=limits),
         destroy=DestroySystem(directory=directory, catalog=catalog, objects=objects),
@@ -217,6 +223,20 @@ def _workers(given: Overrides, reaper: Reaper | None) -> tuple[Worker, ...]:
         ("reaper", given.reaper_interval or REAPER_INTERVAL, reaper),
     ]
     return tuple(Worker(name, every, run) for name, every, run in candidates if run is not None)
+
+
+def _event_log(engine: AsyncEngine | None, catalog: BackupCatalog) -> EventLog:
+    """The log the catalog writes: in its database, or in the in-memory tables it shares."""
+    if engine is not None:
+        from adapters.sql.events import SqlEventLog
+
+        return SqlEventLog(engine)
+    from adapters.memory.catalog import InMemoryBackupCatalog
+    from adapters.memory.events import InMemoryEventLog
+
+    if not isinstance(catalog, InMemoryBackupCatalog):
+        raise ValueError("give Overrides.events with a catalog that is neither SQL nor in-memory")
+    return InMemoryEventLog(catalog.tables)
 
 
 def _object_store(settings: Settings) -> ObjectStore:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.errors import DomainError, NotFound
+from domain.events import Via
 from domain.ports import BackupCatalog, ObjectStore, SystemDirectory
 
 
@@ -28,15 +29,17 @@ class DestroySystem:
     catalog: BackupCatalog
     objects: ObjectStore
 
-    async def __call__(self, system_key: str) -> Destroyed:
-        """Raises NotFound for an unknown key, StoreUnavailable when the store fails midway."""
+    async def __call__(self, system_key: str, via: Via | None = None) -> Destroyed:
+        """Each stored backup is logged `backup.deleted` by an operator through `via`, the system
+        `system.destroyed` once its row goes. Raises NotFound for an unknown key, StoreUnavailable when
+        the store fails midway."""
         record = await self.directory.get_system(system_key)
         if record is None:
             raise NotFound(f"system {system_key} not found")
         who = record.identity
         # No upload may start while its objects go; a suspended system fails authentication.
         await self.directory.set_suspended(system_key, True)
-        rows = await self.catalog.begin_system_deletion(who.system_id)
+        rows = await self.catalog.begin_system_deletion(who.system_id, via)
         prefix = f"{who.org_id}/{who.system_key}/"
         listed = {o.key async for o in self.objects.list(prefix)}
         # Rows' objects too: a row whose key lies outside the prefix must not survive its system.

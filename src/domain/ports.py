@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from domain.events import Actor, Event, EventQuery, Via
 from domain.ledger import Committed
 from domain.model import Backup, BackupStats, Limits, Organization, RetentionPolicy, SystemIdentity, SystemRecord
 
@@ -160,14 +161,18 @@ class BackupCatalog(Protocol):
         """The system's *stored* backup with this id, else None (another system's id included)."""
         ...
 
-    async def begin_deletion(self, system_id: str, backup_id: str) -> Backup | None:
-        """In one transaction serialised per organization: mark the system's stored backup *deleting*
-        and uncount its bytes. Returns it (now *deleting*), or None when there is no such stored backup."""
+    async def begin_deletion(
+        self, system_id: str, backup_id: str, by: Actor = Actor.APPLIANCE, via: Via | None = None
+    ) -> Backup | None:
+        """In one transaction serialised per organization: mark the system's stored backup *deleting*,
+        uncount its bytes and log `backup.deleted` by `by` (an operator's through `via`). Returns it (now
+        *deleting*), or None when there is no such stored backup."""
         ...
 
-    async def begin_system_deletion(self, system_id: str) -> list[Backup]:
-        """Mark every row of the system *deleting* (intents and stored backups too) and uncount the
-        stored ones, in one transaction. Returns every row of the system, whatever it was."""
+    async def begin_system_deletion(self, system_id: str, via: Via | None = None) -> list[Backup]:
+        """Mark every row of the system *deleting* (intents and stored backups too), uncount the stored
+        ones and log `backup.deleted` (by an operator) for each of them, in one transaction. Returns every
+        row of the system, whatever it was."""
         ...
 
     async def backup_stats(self, org_id: str | None = None) -> dict[str, BackupStats]:
@@ -231,4 +236,19 @@ class ObjectStore(Protocol):
 
     async def ping(self) -> None:
         """Raise StoreUnavailable unless the store answers."""
+        ...
+
+
+class EventLog(Protocol):
+    """The append-only event log, for readers. Entries are appended only by the adapters that make the
+    changes (catalog, directory), in the changes' own transactions; readers keep their own cursor."""
+
+    async def events_after(self, seq: int, limit: int) -> list[Event]:
+        """Up to `limit` entries with a seq above `seq` (-1: from the first), in seq order. An entry
+        becomes visible only with its transaction, and seqs are given in commit order, so a reader that
+        saw seq N never later finds an entry below N it had not seen."""
+        ...
+
+    async def search(self, query: EventQuery) -> list[Event]:
+        """The entries `query` matches, in seq order, at most `query.limit`."""
         ...

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from domain.errors import ChecksumMismatch, Forbidden, InvalidInput, NotFound, ObjectMissing, StoreUnavailable
+from domain.events import Actor, Via
 from domain.ingest import prune
 from domain.model import Backup, Limits, SystemIdentity, SystemUsage
 from domain.naming import is_backup_id
@@ -45,6 +46,8 @@ class BackupAccess:
     limits: Limits
     append_only: bool = False
     """True refuses deletes (Forbidden); retention pruning goes on regardless."""
+    actor: Actor = Actor.APPLIANCE
+    """Who deletes through this access, as the event log records it."""
 
     async def listing(self, who: SystemIdentity) -> BackupListing:
         stored = await self.catalog.stored_backups(who.system_id)
@@ -102,9 +105,10 @@ class BackupAccess:
         """`get` then `open`."""
         return await self.open(await self.get(who, backup_id), wanted)
 
-    async def delete(self, who: SystemIdentity, backup_id: str) -> Backup:
-        """Uncount the backup at once, then erase its object and its row. A store failure leaves the
-        row *deleting* for the reaper; it counts nowhere any more.
+    async def delete(self, who: SystemIdentity, backup_id: str, via: Via | None = None) -> Backup:
+        """Uncount the backup at once (logging `backup.deleted` by this access's actor, through `via` for
+        an operator), then erase its object and its row. A store failure leaves the row *deleting* for
+        the reaper; it counts nowhere any more.
 
         Raises:
             Forbidden: Append-only mode.
@@ -114,7 +118,7 @@ class BackupAccess:
         if self.append_only:
             raise Forbidden("append-only mode: backups cannot be deleted")
         check_backup_id(backup_id)
-        backup = await self.catalog.begin_deletion(who.system_id, backup_id)
+        backup = await self.catalog.begin_deletion(who.system_id, backup_id, self.actor, via)
         if backup is None:
             raise NotFound(f"backup {backup_id} not found")
         await prune(self.catalog, self.objects, [backup])

@@ -24,6 +24,7 @@ from obstore.store import MemoryStore
 
 from adapters.memory.catalog import InMemoryBackupCatalog
 from adapters.memory.directory import InMemorySystemDirectory
+from adapters.memory.events import InMemoryEventLog
 from adapters.memory.maintenance import InMemoryMaintenanceCatalog
 from adapters.memory.ratelimit import InMemoryRateLimiter
 from adapters.memory.tables import Tables
@@ -32,10 +33,11 @@ from adapters.objectstore.obstore_adapter import ObstoreObjectStore
 from adapters.objectstore.urls import store_from_url
 from adapters.ratelimit.limits_adapter import LimitsRateLimiter
 from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine, upgrade
+from adapters.sql.events import SqlEventLog
 from adapters.sql.maintenance import SqlMaintenanceCatalog
 from adapters.sql.models import Base
 from domain.maintenance import MaintenanceCatalog
-from domain.ports import BackupCatalog, ObjectStore, RateLimiter, SystemDirectory
+from domain.ports import BackupCatalog, EventLog, ObjectStore, RateLimiter, SystemDirectory
 from tests.integration.services import (
     FakeTime,
     Ledger,
@@ -105,6 +107,7 @@ async def ledger(ledger_url: str | None) -> AsyncIterator[Ledger]:
             InMemorySystemDirectory(tables),
             InMemoryBackupCatalog(tables),
             InMemoryMaintenanceCatalog(tables),
+            events=InMemoryEventLog(tables),
         )
         return
     engine = make_engine(ledger_url)
@@ -120,6 +123,7 @@ async def ledger(ledger_url: str | None) -> AsyncIterator[Ledger]:
             SqlBackupCatalog(engine),
             SqlMaintenanceCatalog(engine),
             engine,
+            events=SqlEventLog(engine),
         )
     finally:
         await engine.dispose()
@@ -133,6 +137,12 @@ def directory(ledger: Ledger) -> SystemDirectory:
 @pytest.fixture
 def catalog(ledger: Ledger) -> BackupCatalog:
     return ledger.catalog
+
+
+@pytest.fixture
+def events(ledger: Ledger) -> EventLog:
+    assert ledger.events is not None
+    return ledger.events
 
 
 @pytest.fixture

@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.memory.clock import FrozenClock
 from domain.maintenance import MaintenanceCatalog
-from domain.ports import BackupCatalog, RateLimiter, SystemDirectory
+from domain.ports import BackupCatalog, EventLog, RateLimiter, SystemDirectory
 from tests.integration.seaweedfs import seaweedfs
 
 PG_IMAGE = "postgres:17.5-alpine"
@@ -296,6 +296,7 @@ class Ledger:
     catalog: BackupCatalog
     maintenance: MaintenanceCatalog
     engine: AsyncEngine | None = None
+    events: EventLog | None = None
 
 
 class FakeTime:

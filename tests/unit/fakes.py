@@ -59,8 +59,8 @@ class World:
 
     def __post_init__(self) -> None:
         tables = Tables()
-        self.directory = InMemorySystemDirectory(tables)
-        self.catalog = self.catalog_class(tables)
+        self.directory = InMemorySystemDirectory(tables, self.clock)
+        self.catalog = self.catalog_class(tables, self.clock)
         self.maintenance = InMemoryMaintenanceCatalog(tables)
         self.objects = self.store_class(MemoryStore())
         self.limiter = InMemoryRateLimiter(self.windows, self.clock)

@@ -12,6 +12,7 @@ from typing import Any
 from adapters.cli.progress import Progress
 from adapters.cli.services import CliError, CliServices, Reported, UsageError
 from domain.durations import parse_duration
+from domain.events import Via
 from domain.naming import download_name
 from domain.restore import verified
 from domain.sizes import parse_size
@@ -63,7 +64,7 @@ async def system_destroy(services: CliServices, args: argparse.Namespace) -> Any
     if not args.yes:
         # Never prompts: scripts must not hang, and a person types --yes as deliberately as "y".
         raise UsageError(f"system destroy erases every backup of {args.key}: add --yes to confirm")
-    return await services.destroy(args.key)
+    return await services.destroy(args.key, Via.CLI)
 
 
 async def backup_list(services: CliServices, args: argparse.Namespace) -> Any:
@@ -73,7 +74,7 @@ async def backup_list(services: CliServices, args: argparse.Namespace) -> Any:
 
 async def backup_delete(services: CliServices, args: argparse.Namespace) -> Any:
     who = await services.systems.identity(args.key)
-    deleted = await services.operator_access.delete(who, args.id)
+    deleted = await services.operator_access.delete(who, args.id, Via.CLI)
     return {"id": deleted.id}
 
 

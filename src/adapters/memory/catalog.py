@@ -8,16 +8,18 @@ from datetime import datetime
 
 from adapters.memory.tables import Tables
 from domain.errors import CatalogUnavailable, Conflict, KeyInFlight, NotFound
+from domain.events import Actor, Via, WallClock, commit_events, deleted
 from domain.ledger import Committed, Outcome, plan_commit, pruned, settle
 from domain.model import Backup, BackupState, BackupStats, Limits
-from domain.ports import OrgUsage
+from domain.ports import Clock, OrgUsage
 
 
 class InMemoryBackupCatalog:
     """Backup rows and usage in `tables`, which the in-memory directory shares (it holds the orgs)."""
 
-    def __init__(self, tables: Tables) -> None:
+    def __init__(self, tables: Tables, clock: Clock | None = None) -> None:
         self.tables = tables
+        self.clock = clock or WallClock()
         self.rows = tables.backups
         self.used = tables.used
 
@@ -64,7 +66,9 @@ class InMemoryBackupCatalog:
                 dropped = replace(incoming, state=BackupState.DELETING)
                 self.rows[backup.id] = dropped
                 outcome, existing = settled
-                return Committed(existing, outcome, [], dropped=dropped)
+                answer = Committed(existing, outcome, [], dropped=dropped)
+                self.tables.append_events(commit_events(answer, now))
+                return answer
             plan = plan_commit(
                 stored=stored,
                 incoming_id=backup.id,
@@ -81,7 +85,9 @@ class InMemoryBackupCatalog:
                 self.rows[victim.id] = replace(victim, state=BackupState.DELETING)
             self.used[org.id] = plan.used_after
             done = replace(incoming, state=BackupState.STORED, committed_at=now)
-            return Committed(done, Outcome.STORED, pruned(plan, done), rules=plan.rules)
+            committed = Committed(done, Outcome.STORED, pruned(plan, done), rules=plan.rules)
+            self.tables.append_events(commit_events(committed, now))
+            return committed
 
     async def keep_alive(self, backup_id: str, at: datetime) -> None:
         row = self.rows.get(backup_id)
@@ -105,22 +111,28 @@ class InMemoryBackupCatalog:
             return None
         return row
 
-    async def begin_deletion(self, system_id: str, backup_id: str) -> Backup | None:
+    async def begin_deletion(
+        self, system_id: str, backup_id: str, by: Actor = Actor.APPLIANCE, via: Via | None = None
+    ) -> Backup | None:
         async with self.tables.lock:
             row = await self.get_backup(system_id, backup_id)
             if row is None:
                 return None
             self.rows[backup_id] = replace(row, state=BackupState.DELETING)
             self.used[row.org_id] = self.used.get(row.org_id, 0) - row.size
+            self.tables.append_events([deleted(self.rows[backup_id], self.clock.now(), by, via)])
             return self.rows[backup_id]
 
-    async def begin_system_deletion(self, system_id: str) -> list[Backup]:
+    async def begin_system_deletion(self, system_id: str, via: Via | None = None) -> list[Backup]:
         async with self.tables.lock:
             rows = sorted((b for b in self.rows.values() if b.system_id == system_id), key=lambda b: b.id)
+            now = self.clock.now()
+            gone = [deleted(row, now, Actor.OPERATOR, via) for row in rows if row.state is BackupState.STORED]
             for row in rows:
                 if row.state is BackupState.STORED:
                     self.used[row.org_id] = self.used.get(row.org_id, 0) - row.size
                 self.rows[row.id] = replace(row, state=BackupState.DELETING)
+            self.tables.append_events(gone)
             return [self.rows[row.id] for row in rows]
 
     async def backup_stats(self, org_id: str | None = None) -> dict[str, BackupStats]:

@@ -7,15 +7,17 @@ from dataclasses import replace
 from adapters.memory.tables import SystemEntry, Tables
 from domain.credentials import verify_secret
 from domain.errors import Conflict, NotFound
+from domain.events import EventType, WallClock, org_event, system_event
 from domain.model import BackupState, Organization, RetentionPolicy, SystemIdentity, SystemRecord
-from domain.ports import OrgUsage, Standing
+from domain.ports import Clock, OrgUsage, Standing
 
 
 class InMemorySystemDirectory:
     """`tables` is the in-memory database, shared with the in-memory catalog (a fresh one by default)."""
 
-    def __init__(self, tables: Tables | None = None) -> None:
+    def __init__(self, tables: Tables | None = None, clock: Clock | None = None) -> None:
         self.tables = tables or Tables()
+        self.clock = clock or WallClock()
         self.orgs = self.tables.orgs
         self.systems = self.tables.systems
 
@@ -40,6 +42,7 @@ class InMemorySystemDirectory:
         if org.id in self.orgs:
             raise Conflict(f"organization {org.id} exists already")
         self.orgs[org.id] = org
+        self._log_org(EventType.ORG_CREATED, org)
 
     async def get_org(self, org_id: str) -> Organization | None:
         return self.orgs.get(org_id)
@@ -50,11 +53,14 @@ class InMemorySystemDirectory:
         if identity.system_key in self.systems or self.tables.system_by_id(identity.system_id) is not None:
             raise Conflict(f"system {identity.system_key} exists already")
         self.systems[identity.system_key] = SystemEntry(identity, secret_hash)
+        self._log(EventType.SYSTEM_CREATED, identity)
 
     async def set_suspended(self, system_key: str, suspended: bool) -> None:
         if system_key not in self.systems:
             raise NotFound(f"system {system_key} not found")
         self.systems[system_key].suspended = suspended
+        kind = EventType.SYSTEM_SUSPENDED if suspended else EventType.SYSTEM_RESUMED
+        self._log(kind, self.systems[system_key].identity)
 
     async def list_orgs(self) -> list[Organization]:
         return sorted(self.orgs.values(), key=lambda o: o.id)
@@ -62,14 +68,16 @@ class InMemorySystemDirectory:
     async def set_org_quota(self, org_id: str, quota_bytes: int | None) -> Organization:
         if org_id not in self.orgs:
             raise NotFound(f"organization {org_id} not found")
-        self.orgs[org_id] = replace(self.orgs[org_id], quota_bytes=quota_bytes)
-        return self.orgs[org_id]
+        org = self.orgs[org_id] = replace(self.orgs[org_id], quota_bytes=quota_bytes)
+        self._log_org(EventType.ORG_QUOTA_CHANGED, org)
+        return org
 
     async def set_org_retention(self, org_id: str, policy: RetentionPolicy | None) -> Organization:
         if org_id not in self.orgs:
             raise NotFound(f"organization {org_id} not found")
-        self.orgs[org_id] = replace(self.orgs[org_id], retention=policy)
-        return self.orgs[org_id]
+        org = self.orgs[org_id] = replace(self.orgs[org_id], retention=policy)
+        self._log_org(EventType.ORG_RETENTION_CHANGED, org)
+        return org
 
     async def get_system(self, system_key: str) -> SystemRecord | None:
         system = self.systems.get(system_key)
@@ -86,6 +94,7 @@ class InMemorySystemDirectory:
         if system_key not in self.systems:
             raise NotFound(f"system {system_key} not found")
         self.systems[system_key].secret_hash = secret_hash
+        self._log(EventType.SYSTEM_SECRET_ROTATED, self.systems[system_key].identity)
 
     async def delete_system(self, system_key: str) -> None:
         system = self.systems.get(system_key)
@@ -94,3 +103,10 @@ class InMemorySystemDirectory:
         if any(b.system_id == system.identity.system_id for b in self.tables.backups.values()):
             raise Conflict(f"system {system_key} still has backups; run the deletion again")
         del self.systems[system_key]
+        self._log(EventType.SYSTEM_DESTROYED, system.identity)
+
+    def _log(self, kind: EventType, who: SystemIdentity) -> None:
+        self.tables.append_events([system_event(kind, who, self.clock.now())])
+
+    def _log_org(self, kind: EventType, org: Organization) -> None:
+        self.tables.append_events([org_event(kind, org, self.clock.now())])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from domain.events import Event, NewEvent, numbered
 from domain.model import Backup, Organization, SystemIdentity
 
 
@@ -31,6 +32,14 @@ class Tables:
     """Serialises the ledger's read-modify-write transactions, as the org row lock does in SQL."""
     leases: dict[str, asyncio.Lock] = field(default_factory=dict)
     """Maintenance leases by name, like PostgreSQL's advisory locks: one holder per database."""
+
+    events: list[Event] = field(default_factory=list)
+    """The event log: entry `seq` = i at index i."""
+
+    def append_events(self, new: list[NewEvent]) -> None:
+        """Append a change's entries with the next seqs. The in-memory adapters call it in the same
+        synchronous step as the change itself, which is what the SQL transaction gives."""
+        self.events.extend(numbered(len(self.events), new))
 
     def system_by_id(self, system_id: str) -> SystemEntry | None:
         return next((s for s in self.systems.values() if s.identity.system_id == system_id), None)

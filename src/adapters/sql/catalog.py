@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adapters.sql import events
 from adapters.sql.commit import SqlCommitPath
 from adapters.sql.engine import guarded
 from adapters.sql.models import BackupRow, OrganizationRow, SystemRow
 from domain.errors import NotFound
+from domain.events import Actor, Via, deleted
 from domain.model import Backup, BackupState, BackupStats
 from domain.ports import OrgUsage
 
@@ -46,8 +48,11 @@ class SqlBackupCatalog(SqlCommitPath):
             row = await session.scalar(_stored_row(system_id, backup_id))
         return None if row is None else row.to_domain()
 
-    async def begin_deletion(self, system_id: str, backup_id: str) -> Backup | None:
-        """Mark the stored backup *deleting* and uncount its bytes, serialised on its org's row."""
+    async def begin_deletion(
+        self, system_id: str, backup_id: str, by: Actor = Actor.APPLIANCE, via: Via | None = None
+    ) -> Backup | None:
+        """Mark the stored backup *deleting*, uncount its bytes and log `backup.deleted`, serialised on its
+        org's row."""
         async with guarded(), self._sessions.begin() as session:
             row = await session.scalar(_stored_row(system_id, backup_id))
             if row is None:
@@ -60,10 +65,14 @@ class SqlBackupCatalog(SqlCommitPath):
             row.state = BackupState.DELETING.value
             if org is not None:
                 org.used_bytes -= row.size
-            return row.to_domain()
+            gone = row.to_domain()
+            await session.flush()
+            await events.append(await session.connection(), [deleted(gone, self._clock.now(), by, via)])
+            return gone
 
-    async def begin_system_deletion(self, system_id: str) -> list[Backup]:
-        """Mark every row of the system *deleting* and uncount the stored ones, in one transaction."""
+    async def begin_system_deletion(self, system_id: str, via: Via | None = None) -> list[Backup]:
+        """Mark every row of the system *deleting*, uncount the stored ones and log `backup.deleted` for
+        each of those (by an operator), in one transaction."""
         async with guarded(), self._sessions.begin() as session:
             system = await session.get(SystemRow, system_id)
             if system is None:
@@ -75,10 +84,15 @@ class SqlBackupCatalog(SqlCommitPath):
                 )
             )
             freed = sum(row.size for row in rows if row.state == BackupState.STORED.value)
+            now = self._clock.now()
+            stored = [row.to_domain() for row in rows if row.state == BackupState.STORED.value]
+            gone = [deleted(backup, now, Actor.OPERATOR, via) for backup in stored]
             for row in rows:
                 row.state = BackupState.DELETING.value
             if org is not None:
                 org.used_bytes -= freed
+            await session.flush()
+            await events.append(await session.connection(), gone)
             return [row.to_domain() for row in rows]
 
     async def backup_stats(self, org_id: str | None = None) -> dict[str, BackupStats]:

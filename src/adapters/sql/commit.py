@@ -14,12 +14,15 @@ from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.sql import events
 from adapters.sql._session import engine_of, session_factory
 from adapters.sql.engine import guarded
 from adapters.sql.models import BACKUPS, ORGANIZATIONS, BackupRow, OrganizationRow, backup_of, backup_values, policy_of
 from domain.errors import CatalogUnavailable, Conflict, KeyInFlight
+from domain.events import WallClock, commit_events
 from domain.ledger import Committed, Outcome, plan_commit, pruned, settle
 from domain.model import Backup, BackupState, Limits
+from domain.ports import Clock
 
 
 class SqlCommitPath:
@@ -30,12 +33,14 @@ class SqlCommitPath:
     CatalogUnavailable when the database cannot be reached.
     """
 
-    def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession], clock: Clock | None = None) -> None:
         """Args:
         source: The engine to open sessions on, or a ready sessionmaker.
+        clock: The time of the log entries written outside a commit (default: the system's).
         """
         self._sessions = session_factory(source)
         self._engine = engine_of(self._sessions)
+        self._clock = clock or WallClock()
 
     async def begin_upload(self, intent: Backup) -> None:
         """Insert `intent` as an *uploading* row, whatever state the value carries.
@@ -100,7 +105,9 @@ class SqlCommitPath:
             if settled is not None:
                 await _settle_intent(connection, incoming, BackupState.DELETING, None)
                 outcome, existing = settled
-                return Committed(existing, outcome, [], dropped=replace(incoming, state=BackupState.DELETING))
+                answer = Committed(existing, outcome, [], dropped=replace(incoming, state=BackupState.DELETING))
+                await events.append(connection, commit_events(answer, now))
+                return answer
             plan = plan_commit(
                 stored=stored,
                 incoming_id=backup.id,
@@ -121,8 +128,11 @@ class SqlCommitPath:
                     .values(state=BackupState.DELETING.value)
                 )
             await connection.execute(_SET_USED, {"org": backup.org_id, "used": plan.used_after})
-        done = replace(incoming, state=BackupState.STORED, committed_at=now)
-        return Committed(done, Outcome.STORED, pruned(plan, done), rules=plan.rules)
+            done = replace(incoming, state=BackupState.STORED, committed_at=now)
+            committed = Committed(done, Outcome.STORED, pruned(plan, done), rules=plan.rules)
+            # Last: the log's head is locked from here to COMMIT only (see adapters.sql.events).
+            await events.append(connection, commit_events(committed, now))
+        return committed
 
     async def keep_alive(self, backup_id: str, at: datetime) -> None:
         async with guarded(), self._sessions.begin() as session:

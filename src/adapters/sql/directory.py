@@ -9,13 +9,15 @@ from sqlalchemy import Row, and_, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.sql import events
 from adapters.sql._session import engine_of, session_factory
 from adapters.sql.engine import guarded
 from adapters.sql.models import BackupRow, OrganizationRow, SystemRow, backup_of, policy_of, policy_values
 from domain.credentials import verify_secret
 from domain.errors import Conflict, NotFound
+from domain.events import EventType, NewEvent, WallClock, org_event, system_event
 from domain.model import BackupState, Organization, RetentionPolicy, SystemIdentity, SystemRecord
-from domain.ports import OrgUsage, Standing
+from domain.ports import Clock, OrgUsage, Standing
 
 
 class SqlSystemDirectory:
@@ -24,11 +26,13 @@ class SqlSystemDirectory:
     Every method raises CatalogUnavailable when the database cannot be reached.
     """
 
-    def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession], clock: Clock | None = None) -> None:
         """Args:
         source: The engine to open sessions on, or a ready sessionmaker.
+        clock: The time of the log entries the directory's changes write (default: the system's).
         """
         self._sessions = session_factory(source)
+        self._clock = clock or WallClock()
         # Authentication runs on every request: plain Core statements on a connection, no ORM session.
         self._engine = engine_of(self._sessions)
 
@@ -77,6 +81,7 @@ class SqlSystemDirectory:
                         **policy_values(org.retention),
                     )
                 )
+                await self._log(session, org_event(EventType.ORG_CREATED, org, self._clock.now()))
         except IntegrityError as error:
             raise Conflict(f"organization {org.id} exists already") from error
 
@@ -109,6 +114,7 @@ class SqlSystemDirectory:
                         suspended=False,
                     )
                 )
+                await self._log(session, system_event(EventType.SYSTEM_CREATED, identity, self._clock.now()))
         except IntegrityError as error:
             raise Conflict(f"system {identity.system_key} exists already") from error
 
@@ -116,10 +122,17 @@ class SqlSystemDirectory:
         """Raises NotFound for an unknown key."""
         async with guarded(), self._sessions.begin() as session:
             result = await session.execute(
-                update(SystemRow).where(SystemRow.system_key == system_key).values(suspended=suspended)
+                update(SystemRow)
+                .where(SystemRow.system_key == system_key)
+                .values(suspended=suspended)
+                .returning(SystemRow.id, SystemRow.org_id)
             )
-            if getattr(result, "rowcount", 0) == 0:
+            row = result.first()
+            if row is None:
                 raise NotFound(f"system {system_key} not found")
+            kind = EventType.SYSTEM_SUSPENDED if suspended else EventType.SYSTEM_RESUMED
+            who = SystemIdentity(system_id=row.id, system_key=system_key, org_id=row.org_id)
+            await self._log(session, system_event(kind, who, self._clock.now()))
 
     async def list_orgs(self) -> list[Organization]:
         """Every organization, by id."""
@@ -135,7 +148,9 @@ class SqlSystemDirectory:
             if row is None:
                 raise NotFound(f"organization {org_id} not found")
             row.quota_bytes = quota_bytes
-            return row.to_domain()
+            org = row.to_domain()
+            await self._log(session, org_event(EventType.ORG_QUOTA_CHANGED, org, self._clock.now()))
+            return org
 
     async def set_org_retention(self, org_id: str, policy: RetentionPolicy | None) -> Organization:
         """Raises NotFound for an unknown id."""
@@ -146,7 +161,9 @@ class SqlSystemDirectory:
                 raise NotFound(f"organization {org_id} not found")
             for column, value in policy_values(policy).items():
                 setattr(row, column, value)
-            return row.to_domain()
+            org = row.to_domain()
+            await self._log(session, org_event(EventType.ORG_RETENTION_CHANGED, org, self._clock.now()))
+            return org
 
     async def get_system(self, system_key: str) -> SystemRecord | None:
         async with guarded(), self._sessions() as session:
@@ -170,10 +187,16 @@ class SqlSystemDirectory:
         """Raises NotFound for an unknown key."""
         async with guarded(), self._sessions.begin() as session:
             result = await session.execute(
-                update(SystemRow).where(SystemRow.system_key == system_key).values(secret_hash=secret_hash)
+                update(SystemRow)
+                .where(SystemRow.system_key == system_key)
+                .values(secret_hash=secret_hash)
+                .returning(SystemRow.id, SystemRow.org_id)
             )
-            if getattr(result, "rowcount", 0) == 0:
+            row = result.first()
+            if row is None:
                 raise NotFound(f"system {system_key} not found")
+            who = SystemIdentity(system_id=row.id, system_key=system_key, org_id=row.org_id)
+            await self._log(session, system_event(EventType.SYSTEM_SECRET_ROTATED, who, self._clock.now()))
 
     async def delete_system(self, system_key: str) -> None:
         """Absent keys are a no-op.
@@ -183,9 +206,22 @@ class SqlSystemDirectory:
         """
         try:
             async with guarded(), self._sessions.begin() as session:
-                await session.execute(delete(SystemRow).where(SystemRow.system_key == system_key))
+                result = await session.execute(
+                    delete(SystemRow)
+                    .where(SystemRow.system_key == system_key)
+                    .returning(SystemRow.id, SystemRow.org_id)
+                )
+                row = result.first()
+                if row is not None:
+                    who = SystemIdentity(system_id=row.id, system_key=system_key, org_id=row.org_id)
+                    await self._log(session, system_event(EventType.SYSTEM_DESTROYED, who, self._clock.now()))
         except IntegrityError as error:
             raise Conflict(f"system {system_key} still has backups; run the deletion again") from error
+
+    async def _log(self, session: AsyncSession, event: NewEvent) -> None:
+        """Append `event` in the session's transaction, after what it changed (flushed first)."""
+        await session.flush()
+        await events.append(await session.connection(), [event])
 
 
 _SYSTEM_COLUMNS = (SystemRow.id, SystemRow.system_key, SystemRow.org_id, SystemRow.secret_hash, SystemRow.suspended)

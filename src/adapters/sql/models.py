@@ -189,7 +189,37 @@ class BackupRow(Base):
         )
 
 
+class EventRow(Base):
+    """One entry of the append-only event log (added by r0006). `at` and `detail` are kept in their
+    canonical text forms (`domain.events.format_at`, `encode_detail`), so what is hashed is what is stored."""
+
+    __tablename__ = "event_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(Text)
+    org_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    system_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    backup_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    actor: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_event_log_system_key_seq", "system_key", "seq"),)
+
+
+class EventHeadRow(Base):
+    """The log's one-row head on PostgreSQL: the next seq. Every appending transaction locks it as its
+    last statement, so seqs are gapless and given in commit order across replicas."""
+
+    __tablename__ = "event_log_head"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    next_seq: Mapped[int] = mapped_column(BigInteger)
+
+
 BACKUPS = cast(Table, BackupRow.__table__)
+EVENTS = cast(Table, EventRow.__table__)
+EVENT_HEAD = cast(Table, EventHeadRow.__table__)
 ORGANIZATIONS = cast(Table, OrganizationRow.__table__)
 _BACKUP_FIELDS = tuple(field.name for field in dataclasses.fields(Backup))
 

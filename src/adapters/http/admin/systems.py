@@ -18,6 +18,7 @@ from adapters.http.services import Service
 from adapters.shapes import OperatorBackupOut
 from domain.destroy import Destroyed, DestroySystem
 from domain.errors import InvalidInput
+from domain.events import Via
 from domain.model import NewSystem
 from domain.registry import Registry, RotatedSecret, Suspension
 from domain.restore import BackupAccess
@@ -103,7 +104,7 @@ async def resume_system(system_key: FromPath[str], registry: Service[Registry]) 
 @delete("/systems/{system_key:str}", status_code=200, operation_class=Documented, responses=errors(400, 401, 404, 503))
 async def destroy_system(system_key: FromPath[str], destroy: Service[DestroySystem]) -> Response[Envelope[Destroyed]]:
     """Erase every object of the system, then its rows; the DELETE is the confirmation."""
-    return ok(await destroy(system_key), "system destroyed")
+    return ok(await destroy(system_key, Via.ADMIN), "system destroyed")
 
 
 @get("/systems/{system_key:str}/backups", operation_class=Documented, responses=errors(400, 401, 404, 503))
@@ -147,7 +148,7 @@ async def delete_system_backup(
 ) -> Response[Envelope[Deleted]]:
     """Delete one backup (append-only mode binds appliances, not operators)."""
     who = await systems.identity(system_key)
-    deleted = await operator_access.delete(who, backup_id)
+    deleted = await operator_access.delete(who, backup_id, Via.ADMIN)
     return ok(Deleted(id=deleted.id), "backup deleted")
 
 

@@ -15,6 +15,7 @@ from adapters.http.console.session import Session
 from adapters.http.console.views import OrgRow, human_duration, size_chart, system_rows
 from adapters.http.download import download
 from domain import quota
+from domain.events import Via
 
 
 async def _stale_keys(console: ConsoleServices) -> list[str]:
@@ -134,7 +135,7 @@ async def delete_backup(
 ) -> Redirect:
     """Delete one backup, as `backup delete` does."""
     del form
-    deleted = await console.access.delete(await console.systems.identity(system_key), backup_id)
+    deleted = await console.access.delete(await console.systems.identity(system_key), backup_id, Via.CONSOLE)
     return Redirect(f"{CONSOLE_PATH}/systems/{system_key}?deleted={deleted.id}", status_code=303, headers=NO_STORE)
 
 

@@ -1,0 +1,17 @@
+"""In-memory EventLog: reads the entries the in-memory catalog and directory append to their tables."""
+
+from __future__ import annotations
+
+from adapters.memory.tables import Tables
+from domain.events import Event, EventQuery
+
+
+class InMemoryEventLog:
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+
+    async def events_after(self, seq: int, limit: int) -> list[Event]:
+        return self.tables.events[max(seq + 1, 0) :][:limit]
+
+    async def search(self, query: EventQuery) -> list[Event]:
+        return [event for event in self.tables.events if query.matches(event)][: query.limit]

@@ -1,0 +1,132 @@
+"""The event log on SQLAlchemy: the one statement that appends a change's entries inside its transaction,
+and the EventLog port for readers.
+
+Seq order. On PostgreSQL a one-row head (`event_log_head`) holds the next seq: the append upserts it and
+inserts the entries in ONE statement (a data-modifying CTE), issued as the transaction's last statement.
+The head's row lock is then held only from that statement to COMMIT, so transactions take their seqs in
+the order they commit (a second appender waits for the first one's COMMIT or ROLLBACK), a rolled-back
+transaction gives its numbers back (no gaps), and the org lock a commit holds is not lengthened by a
+round trip. On SQLite every write transaction holds the database's one write lock from BEGIN IMMEDIATE,
+so `max(seq) + 1` read by the same INSERT is exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from string import Template
+from typing import Any
+
+from sqlalchemy import TextClause, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from adapters.sql._session import engine_of, session_factory
+from adapters.sql.engine import guarded
+from adapters.sql.models import EVENTS
+from domain.errors import CatalogUnavailable
+from domain.events import (
+    Actor,
+    Event,
+    EventQuery,
+    EventType,
+    NewEvent,
+    decode_detail,
+    encode_detail,
+    format_at,
+    parse_at,
+)
+
+_COLUMNS = ("at", "type", "org_id", "system_key", "backup_id", "actor", "detail")
+_statements: dict[tuple[str, int], TextClause] = {}
+_POSTGRESQL = Template(
+    "WITH head AS (INSERT INTO event_log_head (id, next_seq) VALUES (1, $count) ON CONFLICT (id) "
+    "DO UPDATE SET next_seq = event_log_head.next_seq + $count RETURNING next_seq - $count AS base) "
+    "INSERT INTO event_log (seq, $columns) SELECT head.base + v.ord, $picked FROM head, ($rows) AS v"
+)
+_SQLITE = Template(
+    "INSERT INTO event_log (seq, $columns) "
+    "SELECT (SELECT coalesce(max(seq), -1) + 1 FROM event_log) + v.ord, $picked FROM ($rows) AS v"
+)
+
+
+async def append(connection: AsyncConnection, events: Sequence[NewEvent]) -> None:
+    """Append `events` with the next seqs, in one statement. Call it LAST in the change's transaction.
+
+    Raises:
+        CatalogUnavailable: The database failed, or took fewer entries than given (the change rolls back).
+    """
+    if not events:
+        return
+    dialect = connection.dialect.name
+    params: dict[str, Any] = {}
+    for i, event in enumerate(events):
+        params |= {f"{name}_{i}": value for name, value in zip(_COLUMNS, _row(event), strict=True)}
+    result = await connection.execute(_statement(dialect, len(events)), params)
+    if getattr(result, "rowcount", len(events)) != len(events):
+        raise CatalogUnavailable(f"the event log took {result.rowcount} of {len(events)} entries")
+
+
+def _row(event: NewEvent) -> tuple[str | None, ...]:
+    return (
+        format_at(event.at),
+        event.type.value,
+        event.org_id,
+        event.system_key,
+        event.backup_id,
+        event.actor.value,
+        encode_detail(event.detail),
+    )
+
+
+def _statement(dialect: str, count: int) -> TextClause:
+    """The append statement for `count` entries, built once per dialect and count."""
+    cached = _statements.get((dialect, count))
+    if cached is not None:
+        return cached
+    rows = " UNION ALL ".join(
+        "SELECT " + ", ".join([f"{i} AS ord", *(f"CAST(:{name}_{i} AS TEXT) AS {name}" for name in _COLUMNS)])
+        for i in range(count)
+    )
+    columns = ", ".join(_COLUMNS)
+    picked = ", ".join(f"v.{name}" for name in _COLUMNS)
+    # Only our column names and integers are formatted in; every value is a bound parameter.
+    template = _POSTGRESQL if dialect == "postgresql" else _SQLITE
+    sql = template.substitute(count=count, columns=columns, picked=picked, rows=rows)
+    statement = _statements[(dialect, count)] = text(sql)
+    return statement
+
+
+class SqlEventLog:
+    """Reads the `event_log` table. Raises CatalogUnavailable when the database cannot be reached."""
+
+    def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession]) -> None:
+        self._engine = engine_of(session_factory(source))
+
+    async def events_after(self, seq: int, limit: int) -> list[Event]:
+        return await self.search(EventQuery(after=seq, limit=limit))
+
+    async def search(self, query: EventQuery) -> list[Event]:
+        statement = select(EVENTS).where(EVENTS.c.seq > query.after)
+        if query.system_key is not None:
+            statement = statement.where(EVENTS.c.system_key == query.system_key)
+        if query.since is not None:
+            statement = statement.where(EVENTS.c.at >= format_at(query.since))
+        if query.type is not None:
+            statement = statement.where(EVENTS.c.type == query.type.value)
+        statement = statement.order_by(EVENTS.c.seq).limit(query.limit)
+        async with guarded(), self._engine.connect() as connection:
+            rows = (await connection.execute(statement)).all()
+        return [event_of(row._mapping) for row in rows]
+
+
+def event_of(row: Any) -> Event:
+    """The entry in a result row of `event_log`."""
+    return Event(
+        seq=int(row["seq"]),
+        at=parse_at(row["at"]),
+        type=EventType(row["type"]),
+        org_id=row["org_id"],
+        system_key=row["system_key"],
+        backup_id=row["backup_id"],
+        actor=Actor(row["actor"]),
+        detail=decode_detail(row["detail"]),
+    )
