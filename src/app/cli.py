@@ -14,12 +14,15 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from adapters.cli.parser import build_parser
 from adapters.cli.services import CliError, CliServices, Reported, UsageError
 from app.settings import Settings, SettingsError
 from domain.errors import DomainError
+
+if TYPE_CHECKING:
+    from adapters.sql.migrate import Migrated
 
 Command = Callable[[CliServices, argparse.Namespace], Awaitable[Any]]
 
@@ -81,11 +84,22 @@ async def _migrate(settings: Settings) -> int:
     announce_new_data_dir(settings)
     container = build(settings)
     try:
-        await container.start()
+        migrated = await container.start()
     finally:
         await container.close()
-    print("schema is up to date")
+    print(migrated_line(migrated))
     return 0
+
+
+def migrated_line(migrated: Migrated | None) -> str:
+    """What `migrate` did, in one line: a new database is not "up to date", it was just created."""
+    if migrated is None or not migrated.applied:
+        return "schema is up to date"
+    count = len(migrated.applied)
+    applied = f"{count} migration{'s' * (count != 1)} applied: {', '.join(migrated.applied)}"
+    if migrated.before is None:
+        return f"schema created at revision {migrated.after} ({applied})"
+    return f"schema upgraded from revision {migrated.before} to {migrated.after} ({applied})"
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from adapters.http.console import ConsoleServices
+    from adapters.sql.migrate import Migrated
 
 # A console session never outlives this (SessionPolicy.absolute): how long a sign-out is remembered.
 SESSION_LONGEST = 8 * 3600
@@ -138,12 +139,14 @@ class Container:
         """Systems silent for longer than BACKUP_STALE_AFTER, or never heard from."""
         return await self.catalog.count_stale_systems(self.clock.now() - self.settings.stale_after)
 
-    async def start(self) -> None:
-        """Bring the schema up to date (idempotent; serialised across replicas on PostgreSQL)."""
-        if self.engine is not None:
-            from adapters.sql.migrate import upgrade
+    async def start(self) -> Migrated | None:
+        """Bring the schema up to date (idempotent; serialised across replicas on PostgreSQL); what was
+        done, or None when no database is in use."""
+        if self.engine is None:
+            return None
+        from adapters.sql.migrate import upgrade
 
-            await upgrade(self.engine)
+        return await upgrade(self.engine)
 
     async def close(self) -> None:
         if self.engine is not None:

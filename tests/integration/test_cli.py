@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from adapters.sql.migrate import MIGRATIONS
 from tests.integration.live import serving
 from tests.unit.fakes import pgp
 
@@ -91,9 +92,15 @@ def test_a_bad_setting_stops_with_one_line_naming_it(tmp_path: Path, command: tu
     ]
 
 
-def test_migrate_is_idempotent(tmp_path: Path) -> None:
-    assert cli(tmp_path, "migrate").returncode == 0
-    assert cli(tmp_path, "migrate").returncode == 0
+def test_migrate_says_it_created_a_new_schema_and_then_that_it_is_up_to_date(tmp_path: Path) -> None:
+    versions = sorted(p.name[1:5] for p in MIGRATIONS.joinpath("versions").glob("r[0-9][0-9][0-9][0-9]_*.py"))
+    created = cli(tmp_path, "migrate")
+    assert (created.returncode, created.stdout.strip()) == (
+        0,
+        f"schema created at revision {versions[-1]} ({len(versions)} migrations applied: {', '.join(versions)})",
+    )
+    again = cli(tmp_path, "migrate")
+    assert (again.returncode, again.stdout.strip()) == (0, "schema is up to date")
     assert (tmp_path / "backups.db").exists()
 
 

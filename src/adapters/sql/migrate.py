@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -16,7 +19,17 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 ADVISORY_LOCK_ID = 0x626B636F6C6C
 
 
-async def upgrade(engine: AsyncEngine) -> None:
+@dataclass(frozen=True, slots=True)
+class Migrated:
+    """What an upgrade did: the revision found (None: a database without the schema), the one left, and
+    the revisions applied in between, oldest first."""
+
+    before: str | None
+    after: str | None
+    applied: tuple[str, ...]
+
+
+async def upgrade(engine: AsyncEngine) -> Migrated:
     """Run `alembic upgrade head` on one connection of `engine`, in one transaction.
 
     Idempotent: an up-to-date schema is left alone. On PostgreSQL a transaction-scoped advisory lock
@@ -26,19 +39,29 @@ async def upgrade(engine: AsyncEngine) -> None:
     Args:
         engine: The engine whose database to migrate.
 
+    Returns:
+        The revision found, the one left, and what was applied in between.
+
     Raises:
         CatalogUnavailable: The database could not be reached.
     """
     async with guarded(), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
-        await conn.run_sync(_upgrade)
+        return await conn.run_sync(_upgrade)
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection) -> Migrated:
     config = Config()
     # Config is a ConfigParser underneath: a `%` in the path would be read as interpolation.
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     # env.py migrates on this connection, inside the caller's transaction, instead of opening its own.
     config.attributes["connection"] = connection
+    before = MigrationContext.configure(connection).get_current_revision()
     command.upgrade(config, "head")
+    after = MigrationContext.configure(connection).get_current_revision()
+    if after == before:
+        return Migrated(before, after, ())
+    script = ScriptDirectory.from_config(config)
+    applied = [revision.revision for revision in script.iterate_revisions(after, before or "base")]
+    return Migrated(before, after, tuple(reversed(applied)))
