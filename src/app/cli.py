@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from adapters.cli.parser import build_parser
-from adapters.cli.services import CliError, CliServices, Reported, UsageError
+from adapters.cli.services import CliError, CliServices, JsonLines, Reported, UsageError
 from app.settings import Settings, SettingsError
 from domain.errors import DomainError
 
@@ -72,6 +72,10 @@ async def _run(settings: Settings, handler: Command, args: argparse.Namespace) -
         outcome = await handler(container, args)
     finally:
         await container.close()
+    if isinstance(outcome, JsonLines):
+        for item in outcome.items:
+            print(json.dumps(item))
+        return 0
     failed = isinstance(outcome, Reported) and outcome.failed
     result = plain(outcome.value if isinstance(outcome, Reported) else outcome, operator=True)
     print(json.dumps(result) if args.json else human(result))

@@ -28,6 +28,7 @@ from domain.attempts import FAILURES_PER_MINUTE, FailedAttempts
 from domain.destroy import DestroySystem
 from domain.events import Actor
 from domain.fsck import Fsck
+from domain.history import History
 from domain.ingest import HEARTBEAT, IngestBackup
 from domain.maintenance import GRACE, MaintenanceCatalog
 from domain.organizations import OrgAdmin
@@ -98,6 +99,7 @@ class Container:
     orgs: OrgAdmin
     systems: SystemAdmin
     destroy: DestroySystem
+    history: History
     fsck: Fsck | None
     reaper: Reaper | None
     attempts: FailedAttempts
@@ -129,6 +131,7 @@ class Container:
             systems=self.systems,
             registry=self.registry,
             access=self.operator_access,
+            history=self.history,
             clock=self.clock,
             stale_after=self.settings.stale_after,
             admin_token=self.settings.admin_token,
@@ -180,6 +183,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
     limiter = given.limiter or _rate_limiter(settings, clock)
     ids = given.ids or Uuid7Factory()
     limits = settings.limits
+    events = given.events or _event_log(engine, catalog)
     reaper = (
         None
         if maintenance is None
@@ -195,7 +199,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         ids=ids,
         maintenance=maintenance,
         engine=engine,
-        events=given.events or _event_log(engine, catalog),
+        events=events,
         ingest=IngestBackup(
             catalog=catalog,
             objects=objects,
@@ -212,6 +216,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         orgs=OrgAdmin(directory=directory, catalog=catalog, default_quota=limits.max_size_per_org),
         systems=SystemAdmin(directory=directory, catalog=catalog, clock=clock, limits=limits),
         destroy=DestroySystem(directory=directory, catalog=catalog, objects=objects),
+        history=History(events=events, clock=clock),
         fsck=None if maintenance is None else Fsck(catalog=maintenance, objects=objects, clock=clock),
         reaper=reaper,
         attempts=FailedAttempts(limiter=_guard_limiter(settings, clock, {60: FAILURES_PER_MINUTE}, "failed-secrets")),

@@ -211,6 +211,8 @@ class EventQuery:
     since: datetime | None = None
     type: EventType | None = None
     limit: int = 100
+    newest_first: bool = False
+    """The `limit` newest matching entries, newest first (a console's history), instead of the oldest."""
 
     def matches(self, event: Event) -> bool:
         return (

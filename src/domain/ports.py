@@ -250,5 +250,5 @@ class EventLog(Protocol):
         ...
 
     async def search(self, query: EventQuery) -> list[Event]:
-        """The entries `query` matches, in seq order, at most `query.limit`."""
+        """The entries `query` matches, in seq order (or newest first), at most `query.limit`."""
         ...

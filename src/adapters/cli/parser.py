@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from adapters.cli import commands
+from adapters.cli import commands, log
 
 JSON_HELP = "print exactly one JSON document instead of a table"
 
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     _orgs(top)
     _systems(top)
     _backups(top)
+    _log(top)
 
     stale = _command(top, "stale", commands.stale, "systems whose newest backup is older than DURATION, or none")
     stale.add_argument(
@@ -100,6 +101,16 @@ def _systems(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     destroy.add_argument("key", metavar="KEY")
     destroy.add_argument("--yes", action="store_true", help="confirm; without it nothing is erased (never prompts)")
+
+
+def _log(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = _group(top, "log", "the event log: what was done to what the service holds")
+    show = _command(group, "show", log.log_show, "print the log's entries, oldest first, one JSON object a line")
+    show.add_argument("--system", metavar="KEY", help="only this system's entries")
+    show.add_argument(
+        "--since", metavar="D", help="only entries from then on: a duration back from now (36h, 2d) or an RFC 3339 date"
+    )
+    show.add_argument("--type", metavar="T", help="only entries of this type, e.g. backup.stored")
 
 
 def _backups(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

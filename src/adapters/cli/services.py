@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from domain.destroy import DestroySystem
 from domain.fsck import Fsck
+from domain.history import History
 from domain.organizations import OrgAdmin
 from domain.registry import Registry
 from domain.restore import BackupAccess
@@ -34,6 +35,11 @@ class CliServices(Protocol):
         ...
 
     @property
+    def history(self) -> History:
+        """The event log, for `log show`."""
+        ...
+
+    @property
     def fsck(self) -> Fsck | None:
         """None when the ledger cannot be seen whole."""
         ...
@@ -45,6 +51,13 @@ class Reported:
 
     value: Any
     failed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class JsonLines:
+    """A result printed as one JSON document a line, whatever `--json` says (`log show`)."""
+
+    items: list[dict[str, object]]
 
 
 class CliError(Exception):

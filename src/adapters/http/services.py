@@ -19,6 +19,7 @@ from adapters.http.gate import UploadGate
 from adapters.http.metrics import Metrics
 from domain.attempts import FailedAttempts
 from domain.destroy import DestroySystem
+from domain.history import History
 from domain.ingest import IngestBackup
 from domain.organizations import OrgAdmin
 from domain.ports import BackupCatalog, ObjectStore, SystemDirectory
@@ -66,6 +67,11 @@ class ApiServices(Protocol):
 
     @property
     def destroy(self) -> DestroySystem: ...
+
+    @property
+    def history(self) -> History:
+        """The event log, for the admin API and the console."""
+        ...
 
     @property
     def metrics(self) -> Metrics:

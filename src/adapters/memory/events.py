@@ -14,4 +14,5 @@ class InMemoryEventLog:
         return self.tables.events[max(seq + 1, 0) :][:limit]
 
     async def search(self, query: EventQuery) -> list[Event]:
-        return [event for event in self.tables.events if query.matches(event)][: query.limit]
+        found = [event for event in self.tables.events if query.matches(event)]
+        return found[::-1][: query.limit] if query.newest_first else found[: query.limit]

@@ -112,7 +112,8 @@ class SqlEventLog:
             statement = statement.where(EVENTS.c.at >= format_at(query.since))
         if query.type is not None:
             statement = statement.where(EVENTS.c.type == query.type.value)
-        statement = statement.order_by(EVENTS.c.seq).limit(query.limit)
+        order = EVENTS.c.seq.desc() if query.newest_first else EVENTS.c.seq
+        statement = statement.order_by(order).limit(query.limit)
         async with guarded(), self._engine.connect() as connection:
             rows = (await connection.execute(statement)).all()
         return [event_of(row._mapping) for row in rows]

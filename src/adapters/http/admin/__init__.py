@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from litestar import Router
 
-from adapters.http.admin import orgs, systems
+from adapters.http.admin import log, orgs, systems
 from adapters.http.admin.edge import ADMIN_PATH, MAX_ADMIN_BODY, AdminRequest, bearer_guard
 from domain.attempts import FailedAttempts
 
@@ -23,5 +23,5 @@ def admin_router(token: str | None, attempts: FailedAttempts) -> Router:
         request_max_body_size=MAX_ADMIN_BODY,
         tags=["admin"],
         security=[{"bearer": []}],
-        route_handlers=[*orgs.ROUTES, *systems.ROUTES],
+        route_handlers=[*orgs.ROUTES, *systems.ROUTES, *log.ROUTES],
     )

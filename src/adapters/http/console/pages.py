@@ -82,6 +82,7 @@ async def _system_page(
         "backups": listing.backups,
         "usage": listing.usage,
         "chart": size_chart(listing.backups),
+        "history": await console.history.recent(system_key),
         "stale_after": human_duration(console.stale_after),
         **extra,
     }

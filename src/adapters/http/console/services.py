@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from adapters.http.console.session import SessionPolicy, Sessions, SignOuts
 from domain.attempts import FailedAttempts
+from domain.history import History
 from domain.organizations import OrgAdmin
 from domain.ports import Clock, RateLimiter
 from domain.registry import Registry
@@ -21,6 +22,8 @@ class ConsoleServices:
     registry: Registry
     access: BackupAccess
     """The operator's access (append-only mode binds appliances only), as the admin API's."""
+    history: History
+    """The event log: a system's history on its page."""
     clock: Clock
     stale_after: timedelta
     admin_token: str
