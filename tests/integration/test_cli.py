@@ -1,4 +1,6 @@
-"""The `backup-collect` command, run as an operator runs it: a real process."""
+"""The `backup-collect` command: what only a real process shows (exit on a bad setting, `--help`'s speed,
+the data dir it creates, `serve`) as a real process; the JSON shapes and the error lines through `main()`
+in this process, on the same embedded default (each process would cost seconds of imports)."""
 
 from __future__ import annotations
 
@@ -7,13 +9,15 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 from adapters.sql.migrate import MIGRATIONS
+from app.cli import main
 from tests.integration.live import serving
 from tests.unit.fakes import pgp
 
@@ -25,19 +29,40 @@ def cli(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
     return subprocess.run([*CLI, *args], capture_output=True, text=True, env=environment, timeout=60, check=False)
 
 
-def test_org_and_system_create_print_the_spec_json(tmp_path: Path) -> None:
-    org = cli(tmp_path, "org", "create", "Acme", "--json")
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Callable[..., Ran]:
+    """`main(args)` in this process with BACKUP_DATA_DIR=`data_dir`: what `cli` returns, without the process."""
+
+    def run(data_dir: Path, *args: str) -> Ran:
+        monkeypatch.setenv("BACKUP_DATA_DIR", str(data_dir))
+        capsys.readouterr()
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return Ran(code, out, err)
+
+    return run
+
+
+def test_org_and_system_create_print_the_spec_json(tmp_path: Path, run_cli: Callable[..., Ran]) -> None:
+    org = run_cli(tmp_path, "org", "create", "Acme", "--json")
     assert org.returncode == 0, org.stderr
     created = json.loads(org.stdout)
     assert set(created) == {"id", "name", "quota_bytes"}
     assert created["name"] == "Acme"
     assert created["quota_bytes"] is None
 
-    quota = json.loads(cli(tmp_path, "org", "create", "Beta", "--quota", "2GiB", "--json").stdout)
+    quota = json.loads(run_cli(tmp_path, "org", "create", "Beta", "--quota", "2GiB", "--json").stdout)
     assert quota["quota_bytes"] == 2 * 1024**3
-    assert json.loads(cli(tmp_path, "org", "create", "Free", "--quota", "0", "--json").stdout)["quota_bytes"] == 0
+    assert json.loads(run_cli(tmp_path, "org", "create", "Free", "--quota", "0", "--json").stdout)["quota_bytes"] == 0
 
-    system = cli(tmp_path, "system", "create", "--org", created["id"], "--key", "fw-1", "--json")
+    system = run_cli(tmp_path, "system", "create", "--org", created["id"], "--key", "fw-1", "--json")
     assert system.returncode == 0, system.stderr
     data = json.loads(system.stdout)
     assert set(data) == {"system_key", "system_secret", "org_id"}
@@ -45,13 +70,13 @@ def test_org_and_system_create_print_the_spec_json(tmp_path: Path) -> None:
     assert data["org_id"] == created["id"]
     assert len(data["system_secret"]) >= 32
 
-    generated = json.loads(cli(tmp_path, "system", "create", "--org", created["id"], "--json").stdout)
+    generated = json.loads(run_cli(tmp_path, "system", "create", "--org", created["id"], "--json").stdout)
     assert generated["system_key"] != "fw-1"
 
 
-def test_human_output_shows_the_secret_once_warning(tmp_path: Path) -> None:
-    org_id = json.loads(cli(tmp_path, "org", "create", "Acme", "--json").stdout)["id"]
-    shown = cli(tmp_path, "system", "create", "--org", org_id)
+def test_human_output_shows_the_secret_once_warning(tmp_path: Path, run_cli: Callable[..., Ran]) -> None:
+    org_id = json.loads(run_cli(tmp_path, "org", "create", "Acme", "--json").stdout)["id"]
+    shown = run_cli(tmp_path, "system", "create", "--org", org_id)
     assert shown.returncode == 0
     assert "shown only this once" in shown.stdout
 
@@ -63,17 +88,19 @@ def test_human_output_shows_the_secret_once_warning(tmp_path: Path) -> None:
         (("org", "create", "  "), "name"),
     ],
 )
-def test_operator_errors_are_one_line_and_exit_1(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
-    result = cli(tmp_path, *args)
+def test_operator_errors_are_one_line_and_exit_1(
+    tmp_path: Path, run_cli: Callable[..., Ran], args: tuple[str, ...], message: str
+) -> None:
+    result = run_cli(tmp_path, *args)
     assert result.returncode == 1
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_a_duplicate_system_key_is_refused(tmp_path: Path) -> None:
-    org_id = json.loads(cli(tmp_path, "org", "create", "Acme", "--json").stdout)["id"]
-    assert cli(tmp_path, "system", "create", "--org", org_id, "--key", "fw").returncode == 0
-    again = cli(tmp_path, "system", "create", "--org", org_id, "--key", "fw")
+def test_a_duplicate_system_key_is_refused(tmp_path: Path, run_cli: Callable[..., Ran]) -> None:
+    org_id = json.loads(run_cli(tmp_path, "org", "create", "Acme", "--json").stdout)["id"]
+    assert run_cli(tmp_path, "system", "create", "--org", org_id, "--key", "fw").returncode == 0
+    again = run_cli(tmp_path, "system", "create", "--org", org_id, "--key", "fw")
     assert again.returncode == 1
     assert "fw" in again.stderr
 
