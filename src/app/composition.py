@@ -127,11 +127,6 @@ class Container:
         from adapters.http.console import ConsoleServices
 
         return ConsoleServices(
-            orgs=self.orgs,
-            systems=self.systems,
-            registry=self.registry,
-            access=self.operator_access,
-            history=self.history,
             clock=self.clock,
             stale_after=self.settings.stale_after,
             admin_token=self.settings.admin_token,

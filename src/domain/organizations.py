@@ -44,6 +44,11 @@ class OrgAdmin:
     default_quota: int
     """BACKUP_MAX_SIZE_PER_ORG, what an organization without its own quota follows (0: none)."""
 
+    def effective_quota(self, quota_bytes: int | None) -> int:
+        """The quota that applies to an organization whose own is `quota_bytes` (None: the default); 0 when
+        none does."""
+        return quota.effective_quota(quota_bytes, self.default_quota)
+
     async def list_orgs(self) -> list[OrgSummary]:
         orgs = await self.directory.list_orgs()
         systems = Counter(s.identity.org_id for s in await self.directory.list_systems())
@@ -85,7 +90,7 @@ class OrgAdmin:
             id=org.id,
             name=org.name,
             quota_bytes=org.quota_bytes,
-            effective_quota_bytes=quota.effective_quota(org.quota_bytes, self.default_quota),
+            effective_quota_bytes=self.effective_quota(org.quota_bytes),
             used_bytes=usage.used_bytes,
             systems=len(await self.directory.list_systems(org.id)),
         )

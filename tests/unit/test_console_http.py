@@ -301,3 +301,16 @@ def test_pages_load_nothing_from_elsewhere(http: Client, clock: FrozenClock) -> 
     css = http.get("/console/static/console.css")
     assert css.headers["content-type"].startswith("text/css")
     assert "url(" not in css.text
+
+
+def test_in_append_only_mode_the_console_still_deletes_as_the_operator(clock: FrozenClock) -> None:
+    with make_client(clock, BACKUP_ADMIN_TOKEN=TOKEN, BACKUP_APPEND_ONLY="true") as http:
+        fleet(http, clock)
+        sign_in(http)
+        newest = admin(http, "GET", "/systems/fresh/backups")[0]["id"]
+        question = http.get(f"/console/systems/fresh/backups/{newest}/delete")
+        answer = http.post(f"/console/systems/fresh/backups/{newest}/delete", data={"csrf": csrf_of(question)})
+        assert answer.status_code == 200
+        remaining = [b["id"] for b in admin(http, "GET", "/systems/fresh/backups")]
+        assert len(remaining) == 1
+        assert newest not in remaining

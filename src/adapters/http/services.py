@@ -9,12 +9,11 @@ field on the container, and its property here.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
 
 from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 
-from adapters.http.console.services import ConsoleServices
 from adapters.http.gate import UploadGate
 from adapters.http.metrics import Metrics
 from domain.attempts import FailedAttempts
@@ -26,6 +25,10 @@ from domain.ports import BackupCatalog, ObjectStore, SystemDirectory
 from domain.registry import Registry
 from domain.restore import BackupAccess
 from domain.systems import SystemAdmin
+
+if TYPE_CHECKING:
+    # The console's pages take their services through `Service` from here: no import cycle at run time.
+    from adapters.http.console.services import ConsoleServices
 
 T = TypeVar("T")
 Service: TypeAlias = NamedDependency[SkipValidation[T]]

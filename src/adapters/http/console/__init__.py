@@ -35,7 +35,7 @@ SECURITY_HEADERS = {
 }
 
 
-@get("/static/console.css", include_in_schema=False)
+@get("/static/console.css", include_in_schema=False, opt={"public": True})
 async def stylesheet() -> Response[bytes]:
     return Response(_CSS, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
@@ -60,9 +60,10 @@ def console_router(services: ConsoleServices) -> Router:
         include_in_schema=False,
         dependencies={
             "console": Provide(provide, sync_to_thread=False, use_cache=True),
-            "session": Provide(auth.current_session),
-            "form": Provide(auth.checked_form),
+            "session": Provide(auth.current_session, sync_to_thread=False),
+            "page": Provide(auth.page_for, sync_to_thread=False),
         },
+        guards=[auth.guard(services)],
         exception_handlers=auth.EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         route_handlers=[
             stylesheet,

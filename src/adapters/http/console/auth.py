@@ -4,15 +4,20 @@ and the HTML answers for errors (statuses from the HTTP edge's one error table).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
+from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
+from litestar.types import Guard
 
 from adapters.http.client_address import client_address
 from adapters.http.console.services import ConsoleServices
@@ -25,6 +30,7 @@ SIGN_IN_PATH = f"{CONSOLE_PATH}/sign-in"
 # Where a sign-in may send the operator on: console pages only, never another site.
 _NEXT = re.compile(r"/console(/[A-Za-z0-9._~/-]*)?")
 NO_STORE = {"Cache-Control": "no-store"}
+_SESSION = "console_session"
 
 
 class SignInRequired(Exception):
@@ -52,37 +58,63 @@ def _session_cookie(request: Request[Any, Any, Any], console: ConsoleServices, s
     return _cookie(request, SESSION_COOKIE, console.sessions.encode(session), lifetime)
 
 
-async def current_session(request: Request[Any, Any, Any], console: NamedDependency[ConsoleServices]) -> Session:
-    """The signed-in operator's session, renewed; raises SignInRequired without one."""
-    now = console.clock.now()
-    session = console.sessions.decode(request.cookies.get(SESSION_COOKIE), now)
-    if session is None or await console.sign_outs.signed_out(session):
+def guard(console: ConsoleServices) -> Guard:
+    """The console's one guard: every route but the public ones (`opt={"public": True}`: sign-in, the
+    stylesheet) needs a live session, and every form it receives the CSRF token of that session."""
+
+    async def check(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        # OPTIONS tells only which methods a path serves (Litestar's own handler, no page).
+        if handler.opt.get("public") or (isinstance(connection, Request) and connection.method == "OPTIONS"):
+            return
+        now = console.clock.now()
+        session = console.sessions.decode(connection.cookies.get(SESSION_COOKIE), now)
+        if session is None or await console.sign_outs.signed_out(session):
+            raise SignInRequired()
+        connection.state[_SESSION] = console.sessions.renew(session, now)
+        if isinstance(connection, Request) and connection.method == "POST":
+            given = (await connection.form()).get("csrf")
+            token = given if isinstance(given, str) else None
+            if not console.sessions.check(console.sessions.csrf_token(session), token):
+                raise CsrfRefused()
+
+    return check
+
+
+def current_session(request: Request[Any, Any, Any]) -> Session:
+    """The session the guard checked and renewed."""
+    session = request.state.get(_SESSION)
+    if not isinstance(session, Session):
         raise SignInRequired()
-    return console.sessions.renew(session, now)
+    return session
 
 
-async def checked_form(
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Renders a signed-in page: the session's CSRF token for its forms, the renewed session cookie."""
+
+    request: Request[Any, Any, Any]
+    console: ConsoleServices
+    session: Session
+
+    @property
+    def now(self) -> datetime:
+        return self.console.clock.now()
+
+    @property
+    def stale_after(self) -> timedelta:
+        return self.console.stale_after
+
+    def render(self, template: str, context: dict[str, Any]) -> Template:
+        cookie = _session_cookie(self.request, self.console, self.session)
+        sessions = self.console.sessions
+        context = {**context, "csrf": sessions.csrf_token(self.session), "signed_in": True, "now": self.now}
+        return Template(template, context=context, headers=NO_STORE, cookies=[cookie])
+
+
+def page_for(
     request: Request[Any, Any, Any], console: NamedDependency[ConsoleServices], session: NamedDependency[Session]
-) -> dict[str, str]:
-    """The posted form, once its CSRF token proved it came from a page of this session."""
-    form = await request.form()
-    fields = {key: str(value) for key, value in form.items()}
-    if not console.sessions.check(console.sessions.csrf_token(session), fields.get("csrf")):
-        raise CsrfRefused()
-    return fields
-
-
-def page(
-    request: Request[Any, Any, Any],
-    console: ConsoleServices,
-    session: Session,
-    template: str,
-    context: dict[str, Any],
-) -> Template:
-    """A signed-in page: the session's CSRF token for its forms, the renewed session cookie."""
-    cookie = _session_cookie(request, console, session)
-    context = {**context, "csrf": console.sessions.csrf_token(session), "signed_in": True, "now": console.clock.now()}
-    return Template(template, context=context, headers=NO_STORE, cookies=[cookie])
+) -> Page:
+    return Page(request, console, session)
 
 
 def _sign_in_page(
@@ -98,7 +130,7 @@ def _next_path(value: str | None) -> str:
     return value if value and _NEXT.fullmatch(value) and "/." not in value else CONSOLE_PATH
 
 
-@get("/sign-in")
+@get("/sign-in", opt={"public": True})
 async def sign_in_form(
     request: Request[Any, Any, Any],
     console: NamedDependency[ConsoleServices],
@@ -109,7 +141,7 @@ async def sign_in_form(
     return _sign_in_page(request, console, _next_path(next_path), "signed out" if signed_out else "")
 
 
-@post("/sign-in", status_code=303)
+@post("/sign-in", status_code=303, opt={"public": True})
 async def sign_in(request: Request[Any, Any, Any], console: NamedDependency[ConsoleServices]) -> Response[Any]:
     """Check the admin token (constant time) and start a session; too many failures from one client
     address answer 429 for the rest of the minute, whatever the token."""
@@ -131,11 +163,8 @@ async def sign_in(request: Request[Any, Any, Any], console: NamedDependency[Cons
 
 
 @post("/sign-out", status_code=303)
-async def sign_out(
-    console: NamedDependency[ConsoleServices], session: NamedDependency[Session], form: NamedDependency[dict[str, str]]
-) -> Redirect:
+async def sign_out(console: NamedDependency[ConsoleServices], session: NamedDependency[Session]) -> Redirect:
     """End the session: on the server (a copy of the cookie no longer works) and in this browser."""
-    del form
     await console.sign_outs.sign_out(session)
     redirect = Redirect(f"{SIGN_IN_PATH}?signed_out=true", status_code=303, headers=NO_STORE)
     redirect.delete_cookie(SESSION_COOKIE, path=CONSOLE_PATH)

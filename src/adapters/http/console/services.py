@@ -1,4 +1,5 @@
-"""What the console needs from the composition root: the operator use cases the CLI and admin API call."""
+"""What the console needs from the composition root besides the use cases its pages name (those come by
+name from the app, as the admin API's do): its sessions, its guards' state, the clock and settings."""
 
 from __future__ import annotations
 
@@ -7,23 +8,11 @@ from datetime import timedelta
 
 from adapters.http.console.session import SessionPolicy, Sessions, SignOuts
 from domain.attempts import FailedAttempts
-from domain.history import History
-from domain.organizations import OrgAdmin
 from domain.ports import Clock, RateLimiter
-from domain.registry import Registry
-from domain.restore import BackupAccess
-from domain.systems import SystemAdmin
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConsoleServices:
-    orgs: OrgAdmin
-    systems: SystemAdmin
-    registry: Registry
-    access: BackupAccess
-    """The operator's access (append-only mode binds appliances only), as the admin API's."""
-    history: History
-    """The event log: a system's history on its page."""
     clock: Clock
     stale_after: timedelta
     admin_token: str
