@@ -125,7 +125,12 @@ def entry() -> None:
     """The console script. Once the command has run and its output is flushed, the process ends without
     interpreter teardown: obstore's native runtime threads can abort a process that finalizes while
     they still wind down (seen as a rare SIGABRT after `backup get` had written and verified its file)."""
-    code = main()
+    try:
+        code = main()
+    except KeyboardInterrupt:
+        # Ctrl-C before serve's own handling is in place, or in any other command: one line, no traceback.
+        print("backup-collect: interrupted", file=sys.stderr)
+        code = 130
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

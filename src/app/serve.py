@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 DRAIN_SECONDS = 25.0
 # Cancelled uploads get this long to erase their objects and intent rows.
 ABORT_SECONDS = 5.0
+# The exit code of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
 
 
 class DrainingServer(uvicorn.Server):
@@ -107,5 +109,11 @@ def serve(settings: Settings, host: str, port: int, tls: Tls | None = None) -> i
         ssl_certfile=tls.cert if tls else None,
         ssl_keyfile=tls.key if tls else None,
     )
-    DrainingServer(config, app.state.drain).run()
+    try:
+        DrainingServer(config, app.state.drain).run()
+    except KeyboardInterrupt:
+        # uvicorn re-raises the SIGINT it drained on once it has stopped, and asyncio turns that into
+        # KeyboardInterrupt: the shutdown is over and clean, so one line and the shell's code for Ctrl-C.
+        log.info("stopped by SIGINT")
+        return INTERRUPTED
     return 0

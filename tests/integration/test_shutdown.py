@@ -14,13 +14,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.serve import INTERRUPTED
 from app.settings import Settings
 from tests.integration.live import object_files, provision, rows_by_state, serving, settings_for, wait_until
 from tests.unit.fakes import pgp
 
 URL = "/api/systems/backups"
-# uvicorn re-raises the signal it stopped on once shut down, as supervisors expect.
-STOPPED = {0, -signal.SIGTERM, -signal.SIGINT}
+# uvicorn re-raises the signal it stopped on once shut down, as supervisors expect (SIGINT ends as 130).
+STOPPED = {0, -signal.SIGTERM, INTERRUPTED}
 
 
 def head(authorization: str, length: int) -> bytes:
@@ -110,3 +111,11 @@ def test_an_upload_still_streaming_when_the_drain_ends_leaves_nothing(served: Se
     assert b"CancelledError" not in served.log.read_bytes()
     assert rows_by_state(served.settings) == {}
     assert object_files(served.settings) == []
+
+
+def test_ctrl_c_stops_serve_with_one_line_and_the_shells_code_for_it_not_a_traceback(served: Served) -> None:
+    served.process.send_signal(signal.SIGINT)
+    assert served.process.wait(timeout=30) == INTERRUPTED
+    lines = served.log.read_text().rstrip().splitlines()
+    assert not any("Traceback" in line or "KeyboardInterrupt" in line for line in lines), lines
+    assert lines[-1].endswith("INFO app.serve: stopped by SIGINT")

@@ -7,9 +7,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.engine import guarded
@@ -57,11 +56,19 @@ def _upgrade(connection: Connection) -> Migrated:
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     # env.py migrates on this connection, inside the caller's transaction, instead of opening its own.
     config.attributes["connection"] = connection
-    before = MigrationContext.configure(connection).get_current_revision()
+    before = _revision(connection)
     command.upgrade(config, "head")
-    after = MigrationContext.configure(connection).get_current_revision()
+    after = _revision(connection)
     if after == before:
         return Migrated(before, after, ())
     script = ScriptDirectory.from_config(config)
     applied = [revision.revision for revision in script.iterate_revisions(after, before or "base")]
     return Migrated(before, after, tuple(reversed(applied)))
+
+
+def _revision(connection: Connection) -> str | None:
+    """The schema's revision, read from Alembic's table (None: no schema yet)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    found = connection.scalar(text("SELECT version_num FROM alembic_version"))
+    return None if found is None else str(found)
