@@ -1,5 +1,5 @@
 """The operator commands of `backup-collect`: a few broad runs as real processes (each costs seconds),
-and the many error paths and `--help` texts through `main()` in this process."""
+and the credential lifecycle, the many error paths and `--help` texts through `main()` in this process."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,31 @@ def ok_json(data_dir: Path, *args: str, cwd: Path | None = None) -> Any:
     result = cli(data_dir, *args, "--json", cwd=cwd)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
+
+
+@dataclass
+class InProcess:
+    """`cli` and `ok_json` through `main()` in this process (no interpreter start, no imports paid again)."""
+
+    monkeypatch: pytest.MonkeyPatch
+    capsys: pytest.CaptureFixture[str]
+
+    def run(self, data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        self.monkeypatch.setenv("BACKUP_DATA_DIR", str(data_dir))
+        self.capsys.readouterr()
+        code = main(list(args))
+        out, err = self.capsys.readouterr()
+        return subprocess.CompletedProcess(list(args), code, out, err)
+
+    def json(self, data_dir: Path, *args: str) -> Any:
+        result = self.run(data_dir, *args, "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def in_process(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> InProcess:
+    return InProcess(monkeypatch, capsys)
 
 
 def uploaded(settings: Settings, tenant: Tenant, *bodies: bytes) -> list[str]:
@@ -107,21 +133,22 @@ def test_an_operator_watches_orgs_and_systems_and_restores_a_backup(tmp_path: Pa
     assert [b["id"] for b in ok_json(data_dir, "backup", "list", tenant.key)] == [newest]
 
 
-def test_credentials_are_rotated_suspended_and_a_system_destroyed(tmp_path: Path) -> None:
+def test_credentials_are_rotated_suspended_and_a_system_destroyed(tmp_path: Path, in_process: InProcess) -> None:
+    """Through `main()` in this process: the broad run above is the real-process witness."""
     data_dir = tmp_path / "data"
     settings = settings_for(data_dir)
     tenant, neighbour = provision(settings, systems=2)
     uploaded(settings, tenant, pgp(1000), pgp(1000))
     uploaded(settings, neighbour, pgp(500))
 
-    rotated = ok_json(data_dir, "system", "rotate-secret", tenant.key)
+    rotated = in_process.json(data_dir, "system", "rotate-secret", tenant.key)
     assert set(rotated) == {"system_key", "system_secret"}
     assert rotated["system_secret"] != tenant.secret
-    assert ok_json(data_dir, "system", "suspend", tenant.key) == {"system_key": tenant.key, "suspended": True}
-    detail = ok_json(data_dir, "system", "show", tenant.key)
+    assert in_process.json(data_dir, "system", "suspend", tenant.key) == {"system_key": tenant.key, "suspended": True}
+    detail = in_process.json(data_dir, "system", "show", tenant.key)
     assert detail["suspended"] is True
     assert (detail["max_count"], detail["max_total_size"]) == (10, 500 * 1024 * 1024)
-    assert ok_json(data_dir, "system", "resume", tenant.key) == {"system_key": tenant.key, "suspended": False}
+    assert in_process.json(data_dir, "system", "resume", tenant.key) == {"system_key": tenant.key, "suspended": False}
     with live_server(settings) as server:
         fresh = Tenant(tenant.org_id, tenant.key, rotated["system_secret"])
         with client(server, tenant) as http:
@@ -129,16 +156,16 @@ def test_credentials_are_rotated_suspended_and_a_system_destroyed(tmp_path: Path
         with client(server, fresh) as http:
             assert http.get(UPLOAD).status_code == 200
 
-    refused = cli(data_dir, "system", "destroy", tenant.key)
+    refused = in_process.run(data_dir, "system", "destroy", tenant.key)
     assert refused.returncode == 2
     assert "--yes" in refused.stderr
     assert len(object_files(settings)) == 3
-    assert ok_json(data_dir, "system", "destroy", tenant.key, "--yes") == {
+    assert in_process.json(data_dir, "system", "destroy", tenant.key, "--yes") == {
         "system_key": tenant.key,
         "deleted_objects": 2,
     }
     assert len(object_files(settings)) == 1
-    gone = cli(data_dir, "system", "show", tenant.key)
+    gone = in_process.run(data_dir, "system", "show", tenant.key)
     assert (gone.returncode, gone.stderr) == (1, f"backup-collect: system {tenant.key} not found\n")
 
 
