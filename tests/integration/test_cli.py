@@ -1,6 +1,6 @@
 """The `backup-collect` command: what only a real process shows (exit on a bad setting, `--help`'s speed,
-the data dir it creates, `serve`) as a real process; the JSON shapes and the error lines through `main()`
-in this process, on the same embedded default (each process would cost seconds of imports)."""
+`serve`) as a real process; the JSON shapes, the error lines and the new data dir's notice through
+`main()` in this process, on the same embedded default (each process would cost seconds of imports)."""
 
 from __future__ import annotations
 
@@ -150,31 +150,33 @@ def test_help_answers_within_a_second_without_loading_the_service(tmp_path: Path
     assert not (tmp_path / "unused").exists()
 
 
-def test_a_run_that_creates_a_new_data_dir_says_so_with_its_absolute_path(tmp_path: Path) -> None:
-    environment = {**os.environ, "BACKUP_DATA_DIR": "var"}
-    first = subprocess.run(
-        [*CLI, "org", "list", "--json"], capture_output=True, text=True, env=environment, cwd=tmp_path, check=False
-    )
-    assert first.returncode == 0, first.stderr
-    assert first.stderr.splitlines() == [
+def test_a_run_that_creates_a_new_data_dir_says_so_with_its_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    def org_list(**env: str) -> tuple[int, str, str]:
+        for name, value in {"BACKUP_DATA_DIR": "var", **env}.items():
+            monkeypatch.setenv(name, value)
+        capsys.readouterr()
+        code = main(["org", "list", "--json"])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, err = org_list()
+    assert code == 0, err
+    assert err.splitlines() == [
         f"backup-collect: {tmp_path.resolve() / 'var'} does not exist: creating a new, empty data dir"
     ]
-    assert json.loads(first.stdout) == []
-    again = subprocess.run(
-        [*CLI, "org", "list", "--json"], capture_output=True, text=True, env=environment, cwd=tmp_path, check=False
-    )
-    assert (again.returncode, again.stderr) == (0, "")
+    assert json.loads(out) == []
+    assert org_list()[::2] == (0, "")
     # A data dir the settings do not use (database and objects elsewhere) is not announced.
-    elsewhere = {
-        **environment,
-        "BACKUP_DATA_DIR": "other",
-        "BACKUP_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db",
-    }
-    elsewhere["BACKUP_STORAGE_URL"] = f"file://{tmp_path}/objects"
-    quiet = subprocess.run(
-        [*CLI, "org", "list", "--json"], capture_output=True, text=True, env=elsewhere, cwd=tmp_path, check=False
+    quiet = org_list(
+        BACKUP_DATA_DIR="other",
+        BACKUP_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/x.db",
+        BACKUP_STORAGE_URL=f"file://{tmp_path}/objects",
     )
-    assert (quiet.returncode, quiet.stderr) == (0, "")
+    assert quiet[::2] == (0, "")
 
 
 @pytest.fixture
