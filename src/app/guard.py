@@ -20,6 +20,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from adapters.http.answers import RETRY_AFTER
+from adapters.http.health import HEALTH_PATH as HEALTH
 
 log = logging.getLogger(__name__)
 # The request line and headers together, and the time they may take from the connection's first byte
@@ -28,7 +29,7 @@ HEAD_LIMIT_BYTES = 16 * 1024
 HEAD_LIMIT_SECONDS = 10.0
 # A connection past the cap is only served if it turns out to be a health probe; it gets this long.
 OVER_CAP_HEAD_SECONDS = 2.0
-HEALTH_PATH = b"/api/health"
+HEALTH_PATH = HEALTH.encode()
 # File descriptors the process needs besides client connections (database, store, logs, listeners).
 RESERVED_FDS = 64
 

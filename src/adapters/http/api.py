@@ -18,7 +18,7 @@ from adapters.http.edge import Edge, allowed_methods
 from adapters.http.errors import EXCEPTION_HANDLERS
 from adapters.http.health import health, ready
 from adapters.http.observe import Observe
-from adapters.http.openapi import docs_assets, openapi_config
+from adapters.http.openapi import docs_assets, docs_redirect, openapi_config
 from adapters.http.restore import delete_backup, download_backup, list_backups
 from adapters.http.scrape import metrics_route
 from adapters.http.services import API_SERVICES, ApiServices
@@ -45,6 +45,7 @@ def create_litestar(
             ready,
             metrics_route(metrics_token is not None),
             docs_assets(),
+            docs_redirect,
             # Off (404 for everything, and out of the OpenAPI document) unless a token is configured.
             *([admin_router(admin_token, services.attempts)] if admin_token is not None else []),
             *([console_router(services.console)] if services.console is not None else []),

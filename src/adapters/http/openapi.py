@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from litestar import HttpMethod, route
 from litestar.enums import ParamType
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.datastructures import ResponseSpec
@@ -28,6 +29,7 @@ from litestar.openapi.spec import (
     Schema,
     SecurityScheme,
 )
+from litestar.response import Redirect
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]
@@ -189,3 +191,9 @@ def docs_assets() -> Router:
     return create_static_files_router(
         ASSETS_PATH, directories=[Path(swagger_ui_path)], include_in_schema=False, send_as_attachment=False
     )
+
+
+@route("/docs", http_method=[HttpMethod.GET, HttpMethod.HEAD], include_in_schema=False, status_code=302)
+async def docs_redirect() -> Redirect:
+    """Where a newcomer looks first: the docs page lives at SCHEMA_PATH."""
+    return Redirect(SCHEMA_PATH, status_code=302)
