@@ -45,6 +45,14 @@ class OverQuota(TooLarge):
         super().__init__("org_quota", "organization quota exceeded", str(size))
 
 
+class Protected(InvalidInput):
+    """The backup is protected (it cannot be deleted), or protecting one more would pass the per-system
+    maximum; key `protected`."""
+
+    def __init__(self, message: str, value: str = "") -> None:
+        super().__init__("protected", message, value)
+
+
 class KeyInFlight(InvalidInput):
     """An upload with the same `Idempotency-Key` is still under way (refused before the body is read)."""
 

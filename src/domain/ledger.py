@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from domain import quota, retention
-from domain.errors import KeyReused, OverQuota
+from domain.errors import KeyReused, OverQuota, Protected
 from domain.model import Backup, BackupState, Limits, RetentionPolicy
 from domain.retention import PruneRule
 
@@ -48,6 +48,34 @@ class Committed:
     pruned: list[Backup]
     dropped: Backup | None = None
     rules: Mapping[str, PruneRule] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Pruned:
+    """What applying a policy outside a commit did: rows now *deleting* and the rule that dropped each."""
+
+    pruned: list[Backup]
+    rules: Mapping[str, PruneRule] = field(default_factory=dict)
+
+
+def plan_apply(stored: Sequence[Backup], limits: Limits, policy: RetentionPolicy | None) -> dict[str, PruneRule]:
+    """What applying the policy in force (the org's `policy`, else the default) prunes now."""
+    slots = [retention.Slot.of(b) for b in stored]
+    return retention.prune_plan(slots, limits.policy_for(policy), limits.max_size_per_system)
+
+
+def check_room(stored: Sequence[Backup], backup: Backup, protected: bool, max_protected: int) -> None:
+    """Raise Protected when protecting `backup` would pass `max_protected` protected backups."""
+    others = sum(1 for b in stored if b.protected and b.id != backup.id)
+    if protected and not backup.protected and others >= max_protected:
+        raise Protected(f"the system has {others} protected backups already, the most allowed", backup.id)
+
+
+def check_unprotected(stored: Sequence[Backup], include_protected: bool) -> None:
+    """Raise Protected when a system with protected backups is to be destroyed without consent."""
+    held = [b.id for b in stored if b.protected]
+    if held and not include_protected:
+        raise Protected(f"{len(held)} protected backups; destroy with include_protected to erase them", held[0])
 
 
 def settle(incoming: Backup, stored: Sequence[Backup], now: datetime) -> tuple[Outcome, Backup] | None:

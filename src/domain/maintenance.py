@@ -66,12 +66,13 @@ def stored_bytes_by_org(rows: Iterable[Backup]) -> dict[str, int]:
 
 
 def cap_violations(rows: Iterable[Backup], limits: Limits, quotas: Mapping[str, int]) -> list[str]:
-    """Per system: count ≤ slot cap and bytes ≤ size cap; per org: bytes ≤ its effective quota (0 = none)."""
+    """Per system: unprotected count ≤ slot cap and bytes ≤ size cap; per org: bytes ≤ its effective quota
+    (0 = none). Protected backups are outside the slot count, inside the size cap and the quota."""
     count: dict[str, int] = defaultdict(int)
     size: dict[str, int] = defaultdict(int)
     stored = [row for row in rows if row.state is BackupState.STORED]
     for row in stored:
-        count[row.system_id] += 1
+        count[row.system_id] += 0 if row.protected else 1
         size[row.system_id] += row.size
     found = [f"system {s} keeps {n} backups" for s, n in count.items() if n > limits.max_per_system]
     found += [f"system {s} keeps {n} bytes" for s, n in size.items() if n > limits.max_size_per_system]

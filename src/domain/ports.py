@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from domain.events import Actor, Event, EventQuery, Via
-from domain.ledger import Committed
+from domain.ledger import Committed, Pruned
 from domain.model import Backup, BackupStats, Limits, Organization, RetentionPolicy, SystemIdentity, SystemRecord
 
 
@@ -166,13 +166,31 @@ class BackupCatalog(Protocol):
     ) -> Backup | None:
         """In one transaction serialised per organization: mark the system's stored backup *deleting*,
         uncount its bytes and log `backup.deleted` by `by` (an operator's through `via`). Returns it (now
-        *deleting*), or None when there is no such stored backup."""
+        *deleting*), or None when there is no such stored backup. Raises Protected (and changes nothing)
+        when the backup is protected."""
         ...
 
-    async def begin_system_deletion(self, system_id: str, via: Via | None = None) -> list[Backup]:
+    async def begin_system_deletion(
+        self, system_id: str, via: Via | None = None, include_protected: bool = False
+    ) -> list[Backup]:
         """Mark every row of the system *deleting* (intents and stored backups too), uncount the stored
         ones and log `backup.deleted` (by an operator) for each of them, in one transaction. Returns every
-        row of the system, whatever it was."""
+        row of the system, whatever it was. Raises Protected (and changes nothing) while a backup of it is
+        protected, unless `include_protected`."""
+        ...
+
+    async def set_protection(
+        self, system_id: str, backup_id: str, note: str | None, *, protected: bool, max_protected: int
+    ) -> Backup | None:
+        """Protect (with `note`) or unprotect the system's stored backup, serialised per organization.
+        Returns it as it now is, or None when there is no such stored backup. Raises Protected when
+        protecting it would make more than `max_protected` protected backups of the system."""
+        ...
+
+    async def apply_retention(self, system_id: str, limits: Limits) -> Pruned:
+        """Apply the policy in force for the system's organization now (`domain.retention.prune_plan`
+        without an incoming backup), as a commit does: the pruned rows *deleting* and uncounted, in one
+        transaction serialised per organization. Returns them, for the caller to erase their objects."""
         ...
 
     async def backup_stats(self, org_id: str | None = None) -> dict[str, BackupStats]:

@@ -7,9 +7,19 @@ from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.tables import Tables
-from domain.errors import CatalogUnavailable, Conflict, KeyInFlight, NotFound
+from domain.errors import CatalogUnavailable, Conflict, KeyInFlight, NotFound, Protected
 from domain.events import Actor, Via, WallClock, commit_events, deleted
-from domain.ledger import Committed, Outcome, plan_commit, pruned, settle
+from domain.ledger import (
+    Committed,
+    Outcome,
+    Pruned,
+    check_room,
+    check_unprotected,
+    plan_apply,
+    plan_commit,
+    pruned,
+    settle,
+)
 from domain.model import Backup, BackupState, BackupStats, Limits
 from domain.ports import Clock, OrgUsage
 
@@ -118,14 +128,19 @@ class InMemoryBackupCatalog:
             row = await self.get_backup(system_id, backup_id)
             if row is None:
                 return None
+            if row.protected:
+                raise Protected(f"backup {backup_id} is protected; unprotect it first", backup_id)
             self.rows[backup_id] = replace(row, state=BackupState.DELETING)
             self.used[row.org_id] = self.used.get(row.org_id, 0) - row.size
             self.tables.append_events([deleted(self.rows[backup_id], self.clock.now(), by, via)])
             return self.rows[backup_id]
 
-    async def begin_system_deletion(self, system_id: str, via: Via | None = None) -> list[Backup]:
+    async def begin_system_deletion(
+        self, system_id: str, via: Via | None = None, include_protected: bool = False
+    ) -> list[Backup]:
         async with self.tables.lock:
             rows = sorted((b for b in self.rows.values() if b.system_id == system_id), key=lambda b: b.id)
+            check_unprotected([b for b in rows if b.state is BackupState.STORED], include_protected)
             now = self.clock.now()
             gone = [deleted(row, now, Actor.OPERATOR, via) for row in rows if row.state is BackupState.STORED]
             for row in rows:
@@ -134,6 +149,31 @@ class InMemoryBackupCatalog:
                 self.rows[row.id] = replace(row, state=BackupState.DELETING)
             self.tables.append_events(gone)
             return [self.rows[row.id] for row in rows]
+
+    async def set_protection(
+        self, system_id: str, backup_id: str, note: str | None, *, protected: bool, max_protected: int
+    ) -> Backup | None:
+        async with self.tables.lock:
+            row = await self.get_backup(system_id, backup_id)
+            if row is None:
+                return None
+            check_room(self._stored(system_id), row, protected, max_protected)
+            self.rows[backup_id] = replace(row, protected=protected, protected_note=note if protected else None)
+            return self.rows[backup_id]
+
+    async def apply_retention(self, system_id: str, limits: Limits) -> Pruned:
+        async with self.tables.lock:
+            entry = self.tables.system_by_id(system_id)
+            org = None if entry is None else self.tables.orgs.get(entry.identity.org_id)
+            if org is None:
+                return Pruned([])
+            stored = self._stored(system_id)
+            rules = plan_apply(stored, limits, org.retention)
+            pruned = [replace(b, state=BackupState.DELETING) for b in stored if b.id in rules]
+            for row in pruned:
+                self.rows[row.id] = row
+                self.used[row.org_id] = self.used.get(row.org_id, 0) - row.size
+            return Pruned(pruned, rules)
 
     async def backup_stats(self, org_id: str | None = None) -> dict[str, BackupStats]:
         stats: dict[str, BackupStats] = {}

@@ -8,18 +8,20 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.sql import events
-from adapters.sql.commit import SqlCommitPath
 from adapters.sql.engine import guarded
 from adapters.sql.models import BackupRow, OrganizationRow, SystemRow
-from domain.errors import NotFound
+from adapters.sql.protection import SqlRetentionOps
+from domain.errors import NotFound, Protected
 from domain.events import Actor, Via, deleted
+from domain.ledger import check_unprotected
 from domain.model import Backup, BackupState, BackupStats
 from domain.ports import OrgUsage
 
 
-class SqlBackupCatalog(SqlCommitPath):
+class SqlBackupCatalog(SqlRetentionOps):
     """Backup metadata in `backups`, usage in `organizations.used_bytes`: the commit path
-    (`SqlCommitPath`, `commit.py`) and the queries and operator deletions here.
+    (`SqlCommitPath`, `commit.py`), protection and `retention apply` (`protection.py`), and the queries and
+    operator deletions here.
 
     Deletions serialise on the organization's row, as commits do. Every method raises CatalogUnavailable
     when the database cannot be reached.
@@ -62,6 +64,8 @@ class SqlBackupCatalog(SqlCommitPath):
             row = await session.scalar(_stored_row(system_id, backup_id).with_for_update())
             if row is None:
                 return None
+            if row.protected:
+                raise Protected(f"backup {backup_id} is protected; unprotect it first", backup_id)
             row.state = BackupState.DELETING.value
             if org is not None:
                 org.used_bytes -= row.size
@@ -70,9 +74,12 @@ class SqlBackupCatalog(SqlCommitPath):
             await events.append(await session.connection(), [deleted(gone, self._clock.now(), by, via)])
             return gone
 
-    async def begin_system_deletion(self, system_id: str, via: Via | None = None) -> list[Backup]:
+    async def begin_system_deletion(
+        self, system_id: str, via: Via | None = None, include_protected: bool = False
+    ) -> list[Backup]:
         """Mark every row of the system *deleting*, uncount the stored ones and log `backup.deleted` for
-        each of those (by an operator), in one transaction."""
+        each of those (by an operator), in one transaction; raise Protected while one is protected, unless
+        `include_protected`."""
         async with guarded(), self._sessions.begin() as session:
             system = await session.get(SystemRow, system_id)
             if system is None:
@@ -82,6 +89,9 @@ class SqlBackupCatalog(SqlCommitPath):
                 await session.scalars(
                     select(BackupRow).where(BackupRow.system_id == system_id).order_by(BackupRow.id).with_for_update()
                 )
+            )
+            check_unprotected(
+                [row.to_domain() for row in rows if row.state == BackupState.STORED.value], include_protected
             )
             freed = sum(row.size for row in rows if row.state == BackupState.STORED.value)
             now = self._clock.now()

@@ -1,0 +1,69 @@
+"""Retention outside the commit, on SQLAlchemy: protecting backups and applying a policy now."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.sql.commit import SqlCommitPath
+from adapters.sql.engine import guarded
+from adapters.sql.models import BackupRow, OrganizationRow, SystemRow
+from domain.ledger import Pruned, check_room, plan_apply
+from domain.model import Backup, BackupState, Limits
+
+
+class SqlRetentionOps(SqlCommitPath):
+    """Protection and `retention apply`, each one transaction serialised on the organization's row."""
+
+    async def set_protection(
+        self, system_id: str, backup_id: str, note: str | None, *, protected: bool, max_protected: int
+    ) -> Backup | None:
+        """Protect or unprotect the system's stored backup.
+
+        Raises:
+            Protected: Protecting it would pass `max_protected`; nothing changed.
+        """
+        async with guarded(), self._sessions.begin() as session:
+            system = await session.get(SystemRow, system_id)
+            if system is None:
+                return None
+            await _lock_org(session, system.org_id)
+            rows = list(await session.scalars(_stored_rows(system_id).with_for_update()))
+            row = next((r for r in rows if r.id == backup_id), None)
+            if row is None:
+                return None
+            check_room([r.to_domain() for r in rows], row.to_domain(), protected, max_protected)
+            row.protected = protected
+            row.protected_note = note if protected else None
+            return row.to_domain()
+
+    async def apply_retention(self, system_id: str, limits: Limits) -> Pruned:
+        """Prune what the policy in force keeps no more, as a commit would (rows *deleting*, bytes
+        uncounted); the caller erases the objects."""
+        async with guarded(), self._sessions.begin() as session:
+            system = await session.get(SystemRow, system_id)
+            if system is None:
+                return Pruned([])
+            org = await _lock_org(session, system.org_id)
+            if org is None:
+                return Pruned([])
+            rows = list(await session.scalars(_stored_rows(system_id).with_for_update()))
+            rules = plan_apply([r.to_domain() for r in rows], limits, org.retention)
+            pruned = [r for r in rows if r.id in rules]
+            for row in pruned:
+                row.state = BackupState.DELETING.value
+            org.used_bytes -= sum(row.size for row in pruned)
+            return Pruned([row.to_domain() for row in pruned], rules)
+
+
+def _stored_rows(system_id: str) -> Select[BackupRow]:
+    return (
+        select(BackupRow)
+        .where(BackupRow.system_id == system_id, BackupRow.state == BackupState.STORED.value)
+        .order_by(BackupRow.id)
+    )
+
+
+async def _lock_org(session: AsyncSession, org_id: str) -> OrganizationRow | None:
+    """Take the org's row lock, the one every commit of the org queues on."""
+    return await session.scalar(select(OrganizationRow).where(OrganizationRow.id == org_id).with_for_update())
