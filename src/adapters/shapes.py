@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from domain.keeping import Preview
 from domain.model import Backup
 
 
@@ -37,10 +38,30 @@ class OperatorBackupOut(BackupOut, kw_only=True):
     """A backup as operators see it (CLI, admin API): the appliance's metadata plus audit data."""
 
     uploader_ip: str | None
+    protected: bool
+    protected_note: str | None
 
     @classmethod
     def of(cls, backup: Backup) -> OperatorBackupOut:
-        return cls(**msgspec.structs.asdict(BackupOut.of(backup)), uploader_ip=backup.uploader_ip)
+        return cls(
+            **msgspec.structs.asdict(BackupOut.of(backup)),
+            uploader_ip=backup.uploader_ip,
+            protected=backup.protected,
+            protected_note=backup.protected_note,
+        )
+
+
+def preview_shape(preview: Preview) -> dict[str, Any]:
+    """`retention preview`: `{"system_key", "policy", "backups": [<operator metadata> + "kept_by"]}`,
+    newest first; `kept_by` null = the policy would prune it."""
+    return {
+        "system_key": preview.system_key,
+        "policy": plain(preview.policy),
+        "backups": [
+            {**msgspec.structs.asdict(OperatorBackupOut.of(item.backup)), "kept_by": item.kept_by}
+            for item in preview.backups
+        ],
+    }
 
 
 def rfc3339(moment: datetime) -> str:

@@ -30,6 +30,7 @@ from domain.events import Actor
 from domain.fsck import Fsck
 from domain.history import History
 from domain.ingest import HEARTBEAT, IngestBackup
+from domain.keeping import RetentionAdmin
 from domain.maintenance import GRACE, MaintenanceCatalog
 from domain.organizations import OrgAdmin
 from domain.ports import BackupCatalog, Clock, EventLog, IdFactory, ObjectStore, RateLimiter, SystemDirectory
@@ -100,6 +101,7 @@ class Container:
     systems: SystemAdmin
     destroy: DestroySystem
     history: History
+    retention: RetentionAdmin
     fsck: Fsck | None
     reaper: Reaper | None
     attempts: FailedAttempts
@@ -208,10 +210,11 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         registry=Registry(directory=directory, ids=ids),
         access=BackupAccess(catalog=catalog, objects=objects, limits=limits, append_only=settings.append_only),
         operator_access=BackupAccess(catalog=catalog, objects=objects, limits=limits, actor=Actor.OPERATOR),
-        orgs=OrgAdmin(directory=directory, catalog=catalog, default_quota=limits.max_size_per_org),
+        orgs=OrgAdmin(directory=directory, catalog=catalog, default_quota=limits.max_size_per_org, limits=limits),
         systems=SystemAdmin(directory=directory, catalog=catalog, clock=clock, limits=limits),
         destroy=DestroySystem(directory=directory, catalog=catalog, objects=objects),
         history=History(events=events, clock=clock),
+        retention=RetentionAdmin(directory=directory, catalog=catalog, objects=objects, limits=limits),
         fsck=None if maintenance is None else Fsck(catalog=maintenance, objects=objects, clock=clock),
         reaper=reaper,
         attempts=FailedAttempts(limiter=_guard_limiter(settings, clock, {60: FAILURES_PER_MINUTE}, "failed-secrets")),

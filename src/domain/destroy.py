@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from domain.errors import DomainError, NotFound
+from domain.errors import DomainError, NotFound, Protected
 from domain.events import Via
+from domain.ledger import check_unprotected
 from domain.ports import BackupCatalog, ObjectStore, SystemDirectory
 
 
@@ -29,17 +30,24 @@ class DestroySystem:
     catalog: BackupCatalog
     objects: ObjectStore
 
-    async def __call__(self, system_key: str, via: Via | None = None) -> Destroyed:
+    async def __call__(self, system_key: str, via: Via | None = None, include_protected: bool = False) -> Destroyed:
         """Each stored backup is logged `backup.deleted` by an operator through `via`, the system
-        `system.destroyed` once its row goes. Raises NotFound for an unknown key, StoreUnavailable when
-        the store fails midway."""
+        `system.destroyed` once its row goes. Raises NotFound for an unknown key, Protected (nothing
+        changed) while a backup of the system is protected unless `include_protected`, StoreUnavailable
+        when the store fails midway."""
         record = await self.directory.get_system(system_key)
         if record is None:
             raise NotFound(f"system {system_key} not found")
         who = record.identity
+        check_unprotected(await self.catalog.stored_backups(who.system_id), include_protected)
         # No upload may start while its objects go; a suspended system fails authentication.
         await self.directory.set_suspended(system_key, True)
-        rows = await self.catalog.begin_system_deletion(who.system_id, via)
+        try:
+            rows = await self.catalog.begin_system_deletion(who.system_id, via, include_protected)
+        except Protected:
+            # Protected between the check and the lock: leave the system as it was.
+            await self.directory.set_suspended(system_key, record.suspended)
+            raise
         prefix = f"{who.org_id}/{who.system_key}/"
         listed = {o.key async for o in self.objects.list(prefix)}
         # Rows' objects too: a row whose key lies outside the prefix must not survive its system.

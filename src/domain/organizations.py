@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from domain import quota
 from domain.errors import NotFound
-from domain.model import Organization
+from domain.model import Limits, Organization, RetentionPolicy
 from domain.ports import BackupCatalog, SystemDirectory
+from domain.retention import check_policy
 from domain.sizes import check_quota
 
 
@@ -25,7 +26,8 @@ class OrgSummary:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrgDetail:
-    """`org show`: `effective_quota_bytes` is the quota that applies, 0 when none does."""
+    """`org show`: `effective_quota_bytes` is the quota that applies, 0 when none does; `retention` the
+    policy in force, `retention_override` the organization's own (None: it follows the default)."""
 
     id: str
     name: str
@@ -33,6 +35,8 @@ class OrgDetail:
     effective_quota_bytes: int
     used_bytes: int
     systems: int
+    retention: RetentionPolicy
+    retention_override: RetentionPolicy | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +47,10 @@ class OrgAdmin:
     catalog: BackupCatalog
     default_quota: int
     """BACKUP_MAX_SIZE_PER_ORG, what an organization without its own quota follows (0: none)."""
+    limits: Limits = field(
+        default_factory=lambda: Limits(max_upload_size=1, max_per_system=10, max_size_per_system=1, max_size_per_org=0)
+    )
+    """The default retention policy (and BACKUP_MAX_PER_SYSTEM, what any policy's sum must stay within)."""
 
     def effective_quota(self, quota_bytes: int | None) -> int:
         """The quota that applies to an organization whose own is `quota_bytes` (None: the default); 0 when
@@ -84,6 +92,19 @@ class OrgAdmin:
         org = await self.directory.set_org_quota(org_id, quota_bytes)
         return await self._detail(org)
 
+    async def set_retention(self, org_id: str, policy: RetentionPolicy | None) -> OrgDetail:
+        """Give the organization its own policy, or (None) let it follow the default again. It applies at
+        each system's next commit, or at once through `retention apply`.
+
+        Raises:
+            InvalidInput: key `retention`, a policy the service cannot hold; nothing changed.
+            NotFound: An unknown organization.
+        """
+        if policy is not None:
+            check_policy(policy, self.limits.max_per_system)
+        org = await self.directory.set_org_retention(org_id, policy)
+        return await self._detail(org)
+
     async def _detail(self, org: Organization) -> OrgDetail:
         usage = await self.catalog.org_usage(org.id)
         return OrgDetail(
@@ -93,4 +114,6 @@ class OrgAdmin:
             effective_quota_bytes=self.effective_quota(org.quota_bytes),
             used_bytes=usage.used_bytes,
             systems=len(await self.directory.list_systems(org.id)),
+            retention=self.limits.policy_for(org.retention),
+            retention_override=org.retention,
         )

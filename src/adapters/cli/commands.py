@@ -6,13 +6,17 @@ import argparse
 import contextlib
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from adapters.cli.progress import Progress
 from adapters.cli.services import CliError, CliServices, Reported, UsageError
+from adapters.shapes import preview_shape
 from domain.durations import parse_duration
+from domain.errors import InvalidInput
 from domain.events import Via
+from domain.keeping import TIERS
 from domain.naming import download_name
 from domain.restore import verified
 from domain.sizes import parse_size
@@ -34,6 +38,47 @@ async def org_show(services: CliServices, args: argparse.Namespace) -> Any:
 async def org_set_quota(services: CliServices, args: argparse.Namespace) -> Any:
     quota = None if args.size.strip().lower() == "default" else size_option(args.size, "SIZE")
     return await services.orgs.set_quota(args.org_id, quota)
+
+
+async def org_set_retention(services: CliServices, args: argparse.Namespace) -> Any:
+    changes = tier_options(args)
+    if args.default:
+        if changes:
+            raise UsageError("either `default` or --keep-* options, not both")
+        return await services.orgs.set_retention(args.org_id, None)
+    if not changes:
+        raise UsageError("give --keep-last/--keep-daily/--keep-weekly/--keep-monthly, or `default`")
+    current = (await services.orgs.show(args.org_id)).retention
+    return await services.orgs.set_retention(args.org_id, replace(current, **changes))
+
+
+def tier_options(args: argparse.Namespace) -> dict[str, int]:
+    """The --keep-* options given, as whole numbers (anything else: InvalidInput, key retention, exit 1)."""
+    found = {}
+    for tier in TIERS:
+        text = getattr(args, tier)
+        if text is None:
+            continue
+        if not text.strip().isdigit():
+            raise InvalidInput("retention", f"--{tier.replace('_', '-')} must be a whole number ≥ 0", text)
+        found[tier] = int(text)
+    return found
+
+
+async def retention_preview(services: CliServices, args: argparse.Namespace) -> Any:
+    return preview_shape(await services.retention.preview(args.key, tier_options(args)))
+
+
+async def retention_apply(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.retention.apply(args.org)
+
+
+async def backup_protect(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.retention.protect(args.key, args.id, args.note)
+
+
+async def backup_unprotect(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.retention.unprotect(args.key, args.id)
 
 
 async def system_create(services: CliServices, args: argparse.Namespace) -> Any:
@@ -64,7 +109,7 @@ async def system_destroy(services: CliServices, args: argparse.Namespace) -> Any
     if not args.yes:
         # Never prompts: scripts must not hang, and a person types --yes as deliberately as "y".
         raise UsageError(f"system destroy erases every backup of {args.key}: add --yes to confirm")
-    return await services.destroy(args.key, Via.CLI)
+    return await services.destroy(args.key, Via.CLI, args.include_protected)
 
 
 async def backup_list(services: CliServices, args: argparse.Namespace) -> Any:

@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     _systems(top)
     _backups(top)
     _log(top)
+    _retention(top)
 
     stale = _command(top, "stale", commands.stale, "systems whose newest backup is older than DURATION, or none")
     stale.add_argument(
@@ -77,6 +78,43 @@ def _orgs(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     quota.add_argument(
         "size", metavar="SIZE|default", help="bytes or IEC units, 0 = no quota, default = BACKUP_MAX_SIZE_PER_ORG"
     )
+    keep = _command(
+        org,
+        "set-retention",
+        commands.org_set_retention,
+        "give an organization its own retention policy: the options given change the policy in force; "
+        "`default` follows BACKUP_KEEP_* again. Applies at each system's next upload, or `retention apply`",
+    )
+    keep.add_argument("org_id", metavar="ORG_ID")
+    keep.add_argument("default", nargs="?", choices=["default"], help="drop the organization's own policy")
+    _tier_options(keep)
+
+
+def _tier_options(command: argparse.ArgumentParser) -> None:
+    for tier, what in (
+        ("last", "the N newest backups (≥ 1)"),
+        ("daily", "the newest backup of each of N UTC days"),
+        ("weekly", "the newest backup of each of N ISO weeks"),
+        ("monthly", "the newest backup of each of N calendar months"),
+    ):
+        command.add_argument(f"--keep-{tier}", dest=f"keep_{tier}", metavar="N", help=f"keep {what}")
+
+
+def _retention(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    group = _group(top, "retention", "see and apply what retention keeps")
+    preview = _command(
+        group,
+        "preview",
+        commands.retention_preview,
+        "list a system's backups with what keeps each (kept_by; - = would be pruned) under the policy in force, "
+        "or with the --keep-* options given changing it; nothing is changed",
+    )
+    preview.add_argument("key", metavar="KEY")
+    _tier_options(preview)
+    apply = _command(
+        group, "apply", commands.retention_apply, "prune now what the policies in force keep no more, with each rule"
+    )
+    apply.add_argument("--org", metavar="ORG_ID", help="only this organization's systems")
 
 
 def _systems(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -101,6 +139,9 @@ def _systems(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     destroy.add_argument("key", metavar="KEY")
     destroy.add_argument("--yes", action="store_true", help="confirm; without it nothing is erased (never prompts)")
+    destroy.add_argument(
+        "--include-protected", action="store_true", help="erase protected backups too (refused without it)"
+    )
 
 
 def _log(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -128,6 +169,18 @@ def _backups(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     get.add_argument(
         "-o", "--output", metavar="FILE", help="where to write it (default: its download name in the current directory)"
     )
-    delete = _command(backup, "delete", commands.backup_delete, "delete a backup")
+    delete = _command(backup, "delete", commands.backup_delete, "delete a backup (refused while it is protected)")
     delete.add_argument("key", metavar="KEY")
     delete.add_argument("id", metavar="ID")
+    protect = _command(
+        backup,
+        "protect",
+        commands.backup_protect,
+        "never prune nor delete this backup until unprotected (at most BACKUP_MAX_PROTECTED_PER_SYSTEM per system)",
+    )
+    protect.add_argument("key", metavar="KEY")
+    protect.add_argument("id", metavar="ID")
+    protect.add_argument("--note", metavar="TEXT", help="why it is kept, shown with it")
+    unprotect = _command(backup, "unprotect", commands.backup_unprotect, "let retention and deletes take it again")
+    unprotect.add_argument("key", metavar="KEY")
+    unprotect.add_argument("id", metavar="ID")

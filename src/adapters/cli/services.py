@@ -8,6 +8,7 @@ from typing import Any, Protocol
 from domain.destroy import DestroySystem
 from domain.fsck import Fsck
 from domain.history import History
+from domain.keeping import RetentionAdmin
 from domain.organizations import OrgAdmin
 from domain.registry import Registry
 from domain.restore import BackupAccess
@@ -28,6 +29,9 @@ class CliServices(Protocol):
 
     @property
     def destroy(self) -> DestroySystem: ...
+
+    @property
+    def retention(self) -> RetentionAdmin: ...
 
     @property
     def operator_access(self) -> BackupAccess:

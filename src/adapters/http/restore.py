@@ -52,7 +52,7 @@ async def download_backup(
     status_code=200,
     security=BASIC,
     operation_class=Documented,
-    responses=errors(400, 401, 403, 404, 503),
+    responses=errors(400, 401, 403, 404, 409, 503),
 )
 async def delete_backup(
     backup_id: FromPath[str],
@@ -60,7 +60,8 @@ async def delete_backup(
     directory: Service[SystemDirectory],
     access: Service[BackupAccess],
 ) -> Envelope[Deleted]:
-    """Delete one of the caller's backups; its bytes stop counting at once (403 in append-only mode)."""
+    """Delete one of the caller's backups; its bytes stop counting at once (403 in append-only mode, 409
+    key `protected` while an operator protects it)."""
     identity = await authenticate(directory, request.headers.get("authorization"))
     deleted = await access.delete(identity, backup_id)
     return Envelope(code=200, message="backup deleted", data=Deleted(id=deleted.id))

@@ -20,6 +20,7 @@ from domain.attempts import FailedAttempts
 from domain.destroy import DestroySystem
 from domain.history import History
 from domain.ingest import IngestBackup
+from domain.keeping import RetentionAdmin
 from domain.organizations import OrgAdmin
 from domain.ports import BackupCatalog, ObjectStore, SystemDirectory
 from domain.registry import Registry
@@ -75,6 +76,9 @@ class ApiServices(Protocol):
     def history(self) -> History:
         """The event log, for the admin API and the console."""
         ...
+
+    @property
+    def retention(self) -> RetentionAdmin: ...
 
     @property
     def metrics(self) -> Metrics:

@@ -1,14 +1,15 @@
 """The admin API under /api/admin: the operator's CLI over HTTP, behind a bearer token.
 
 Every route is a thin call of the same use case the CLI calls, and answers the CLI's JSON in `data`:
-organizations in `orgs.py`, systems and their backups in `systems.py`, what they share in `edge.py`.
+organizations in `orgs.py`, systems and their backups in `systems.py`, previews and protection in
+`retention.py`, what they share in `edge.py`.
 """
 
 from __future__ import annotations
 
 from litestar import Router
 
-from adapters.http.admin import log, orgs, systems
+from adapters.http.admin import log, orgs, retention, systems
 from adapters.http.admin.edge import ADMIN_PATH, MAX_ADMIN_BODY, AdminRequest, bearer_guard
 from domain.attempts import FailedAttempts
 
@@ -23,5 +24,5 @@ def admin_router(token: str | None, attempts: FailedAttempts) -> Router:
         request_max_body_size=MAX_ADMIN_BODY,
         tags=["admin"],
         security=[{"bearer": []}],
-        route_handlers=[*orgs.ROUTES, *systems.ROUTES, *log.ROUTES],
+        route_handlers=[*orgs.ROUTES, *systems.ROUTES, *retention.ROUTES, *log.ROUTES],
     )

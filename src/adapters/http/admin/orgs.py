@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 from litestar import Response, get, patch, post
 from litestar.params import FromPath, JSONBody
@@ -10,9 +12,12 @@ from adapters.http.admin.edge import ok
 from adapters.http.dto import Envelope
 from adapters.http.openapi import Documented, errors
 from adapters.http.services import Service
-from domain.model import Organization
+from domain.errors import InvalidInput
+from domain.keeping import TIERS
+from domain.model import Organization, RetentionPolicy
 from domain.organizations import OrgAdmin, OrgDetail, OrgSummary
 from domain.registry import Registry
+from domain.sizes import check_quota
 
 
 class OrgIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -21,9 +26,13 @@ class OrgIn(msgspec.Struct, forbid_unknown_fields=True):
     """None follows BACKUP_MAX_SIZE_PER_ORG, 0 means no quota."""
 
 
-class QuotaIn(msgspec.Struct, forbid_unknown_fields=True):
-    quota_bytes: int | None
-    """Required; null follows BACKUP_MAX_SIZE_PER_ORG, 0 means no quota."""
+class OrgPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """At least one of the two. `quota_bytes`: null follows BACKUP_MAX_SIZE_PER_ORG, 0 means no quota.
+    `retention`: `{"keep_last", "keep_daily", "keep_weekly", "keep_monthly"}` (tiers left out are 0), or
+    null to follow the default policy again; validated by hand so that every bad policy is key `retention`."""
+
+    quota_bytes: int | msgspec.UnsetType | None = msgspec.UNSET
+    retention: dict[str, Any] | msgspec.UnsetType | None = msgspec.UNSET
 
 
 @post("/orgs", status_code=201, operation_class=Documented, responses=errors(400, 401, 413, 503))
@@ -46,10 +55,33 @@ async def show_org(org_id: FromPath[str], orgs: Service[OrgAdmin]) -> Response[E
 
 @patch("/orgs/{org_id:str}", operation_class=Documented, responses=errors(400, 401, 404, 413, 503))
 async def set_org_quota(
-    org_id: FromPath[str], data: JSONBody[QuotaIn], orgs: Service[OrgAdmin]
+    org_id: FromPath[str], data: JSONBody[OrgPatch], orgs: Service[OrgAdmin]
 ) -> Response[Envelope[OrgDetail]]:
-    """Set the organization's own quota (`0` none, `null` the default)."""
-    return ok(await orgs.set_quota(org_id, data.quota_bytes), "quota set")
+    """Set the organization's own quota (`0` none, `null` the default) and/or its own retention policy
+    (`null` the default). Both are checked before either changes."""
+    if data.quota_bytes is msgspec.UNSET and data.retention is msgspec.UNSET:
+        raise InvalidInput("body", "give quota_bytes or retention", "{}")
+    policy = None if data.retention is None or data.retention is msgspec.UNSET else policy_from(data.retention)
+    if data.quota_bytes is not msgspec.UNSET:
+        check_quota(data.quota_bytes)
+    if data.retention is not msgspec.UNSET:
+        await orgs.set_retention(org_id, policy)
+    if data.quota_bytes is not msgspec.UNSET:
+        return ok(await orgs.set_quota(org_id, data.quota_bytes), "quota set")
+    return ok(await orgs.show(org_id), "retention set")
+
+
+def policy_from(body: dict[str, Any]) -> RetentionPolicy:
+    """A policy from its JSON object; anything but whole numbers under the four names is key `retention`."""
+    unknown = sorted(set(body) - set(TIERS))
+    if unknown:
+        raise InvalidInput("retention", f"unknown field {unknown[0]}", unknown[0])
+    for tier, value in body.items():
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidInput("retention", f"{tier} must be a whole number", str(value)[:100])
+    if "keep_last" not in body:
+        raise InvalidInput("retention", "keep_last is required", "")
+    return RetentionPolicy(**body)
 
 
 ROUTES = [create_org, list_orgs, show_org, set_org_quota]

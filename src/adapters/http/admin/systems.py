@@ -101,10 +101,15 @@ async def resume_system(system_key: FromPath[str], registry: Service[Registry]) 
     return ok(await registry.set_suspended(system_key, False), "system resumed")
 
 
-@delete("/systems/{system_key:str}", status_code=200, operation_class=Documented, responses=errors(400, 401, 404, 503))
-async def destroy_system(system_key: FromPath[str], destroy: Service[DestroySystem]) -> Response[Envelope[Destroyed]]:
-    """Erase every object of the system, then its rows; the DELETE is the confirmation."""
-    return ok(await destroy(system_key, Via.ADMIN), "system destroyed")
+@delete(
+    "/systems/{system_key:str}", status_code=200, operation_class=Documented, responses=errors(400, 401, 404, 409, 503)
+)
+async def destroy_system(
+    system_key: FromPath[str], destroy: Service[DestroySystem], include_protected: FromQuery[bool] = False
+) -> Response[Envelope[Destroyed]]:
+    """Erase every object of the system, then its rows; the DELETE is the confirmation. While a backup of
+    it is protected: `409`, key `protected`, unless `include_protected=true`."""
+    return ok(await destroy(system_key, Via.ADMIN, include_protected), "system destroyed")
 
 
 @get("/systems/{system_key:str}/backups", operation_class=Documented, responses=errors(400, 401, 404, 503))
@@ -138,7 +143,7 @@ async def download_system_backup(
     "/systems/{system_key:str}/backups/{backup_id:str}",
     status_code=200,
     operation_class=Documented,
-    responses=errors(400, 401, 404, 503),
+    responses=errors(400, 401, 404, 409, 503),
 )
 async def delete_system_backup(
     system_key: FromPath[str],
@@ -146,7 +151,8 @@ async def delete_system_backup(
     systems: Service[SystemAdmin],
     operator_access: Service[BackupAccess],
 ) -> Response[Envelope[Deleted]]:
-    """Delete one backup (append-only mode binds appliances, not operators)."""
+    """Delete one backup (append-only mode binds appliances, not operators); a protected one is `409`,
+    key `protected`."""
     who = await systems.identity(system_key)
     deleted = await operator_access.delete(who, backup_id, Via.ADMIN)
     return ok(Deleted(id=deleted.id), "backup deleted")
