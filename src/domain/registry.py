@@ -26,6 +26,15 @@ def check_org_name(name: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class NewOrg:
+    """`org create`: `{"id", "name", "quota_bytes"}`."""
+
+    id: str
+    name: str
+    quota_bytes: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class RotatedSecret:
     """A system's new one-time plaintext secret; the old one fails from now on."""
 
@@ -48,12 +57,13 @@ class Registry:
     directory: SystemDirectory
     ids: IdFactory
 
-    async def create_org(self, name: str, quota_bytes: int | None = None) -> Organization:
+    async def create_org(self, name: str, quota_bytes: int | None = None) -> NewOrg:
+        """A new organization following the default retention policy."""
         name = check_org_name(name)
         check_quota(quota_bytes)
         org = Organization(id=self.ids.new_id(), name=name, quota_bytes=quota_bytes)
         await self.directory.create_org(org)
-        return org
+        return NewOrg(id=org.id, name=org.name, quota_bytes=org.quota_bytes)
 
     async def create_system(self, org_id: str, system_key: str | None = None) -> NewSystem:
         """The secret is returned once and only its salted hash is kept."""

@@ -124,6 +124,8 @@ def test_orgs_are_created_listed_shown_and_given_quotas(admin: httpx.Client, set
         "effective_quota_bytes": settings.max_size_per_org,
         "used_bytes": 0,
         "systems": 0,
+        "retention": {"keep_last": 10, "keep_daily": 0, "keep_weekly": 0, "keep_monthly": 0},
+        "retention_override": None,
     }
     assert data(admin.get(f"/orgs/{other}"))["effective_quota_bytes"] == 0
     assert data(admin.patch(f"/orgs/{created['id']}", json={"quota_bytes": 5000}))["effective_quota_bytes"] == 5000
@@ -239,7 +241,8 @@ def test_an_operator_lists_downloads_and_deletes_a_systems_backups(tmp_path: Pat
 
         listed = data(admin.get(f"/systems/{key}/backups"))
         assert [b["id"] for b in listed] == [backup_id]
-        assert set(listed[0]) == {"id", "filename", "size", "sha256", "mimetype", "uploaded_at", "uploader_ip"}
+        operator = {"uploader_ip", "protected", "protected_note"}
+        assert set(listed[0]) == {"id", "filename", "size", "sha256", "mimetype", "uploaded_at", *operator}
         assert listed[0]["uploader_ip"] == "127.0.0.1"
 
         whole = admin.get(f"/systems/{key}/backups/{backup_id}")

@@ -49,8 +49,11 @@ def test_every_route_is_documented_with_every_status_it_answers(document: dict[s
     assert statuses[("GET", "/api/ready")] == {200, 503}
     assert statuses[("GET", "/metrics")] == {200, 401}
     assert statuses[("POST", "/api/admin/orgs/{org_id}/systems")] >= {201, 400, 401, 404, 409, 503}
-    assert len([path for path in document["paths"] if path.startswith("/api/admin/")]) == 11 + 1  # + /log
+    # + /log, and retention's preview, protect and unprotect
+    assert len([path for path in document["paths"] if path.startswith("/api/admin/")]) == 11 + 1 + 3
     assert statuses[("GET", "/api/admin/log")] >= {200, 400, 401, 503}
+    assert statuses[("DELETE", "/api/admin/systems/{system_key}")] >= {200, 400, 401, 404, 409, 503}
+    assert statuses[("POST", "/api/admin/systems/{system_key}/backups/{backup_id}/protect")] >= {200, 404, 409}
 
 
 def test_every_json_answer_is_the_envelope_with_its_real_data(document: dict[str, Any]) -> None:

@@ -90,6 +90,8 @@ def test_an_operator_watches_orgs_and_systems_and_restores_a_backup(tmp_path: Pa
         "effective_quota_bytes": 1 << 30,
         "used_bytes": 201_000,
         "systems": 2,
+        "retention": {"keep_last": 10, "keep_daily": 0, "keep_weekly": 0, "keep_monthly": 0},
+        "retention_override": None,
     }
     shown = cli(data_dir, "org", "set-quota", tenant.org_id, "default")
     assert shown.returncode == 0
@@ -112,7 +114,8 @@ def test_an_operator_watches_orgs_and_systems_and_restores_a_backup(tmp_path: Pa
 
     listed = ok_json(data_dir, "backup", "list", tenant.key)
     assert [b["id"] for b in listed] == [newest, older]
-    assert set(listed[0]) == {"id", "filename", "size", "sha256", "mimetype", "uploaded_at", "uploader_ip"}
+    operator = {"uploader_ip", "protected", "protected_note"}
+    assert set(listed[0]) == {"id", "filename", "size", "sha256", "mimetype", "uploaded_at", *operator}
     assert listed[0]["uploader_ip"] == "127.0.0.1"  # the test client's address: no proxy in between
 
     work = tmp_path / "work"

@@ -14,9 +14,9 @@ from adapters.http.openapi import Documented, errors
 from adapters.http.services import Service
 from domain.errors import InvalidInput
 from domain.keeping import TIERS
-from domain.model import Organization, RetentionPolicy
+from domain.model import RetentionPolicy
 from domain.organizations import OrgAdmin, OrgDetail, OrgSummary
-from domain.registry import Registry
+from domain.registry import NewOrg, Registry
 from domain.sizes import check_quota
 
 
@@ -36,7 +36,7 @@ class OrgPatch(msgspec.Struct, forbid_unknown_fields=True):
 
 
 @post("/orgs", status_code=201, operation_class=Documented, responses=errors(400, 401, 413, 503))
-async def create_org(data: JSONBody[OrgIn], registry: Service[Registry]) -> Response[Envelope[Organization]]:
+async def create_org(data: JSONBody[OrgIn], registry: Service[Registry]) -> Response[Envelope[NewOrg]]:
     """Create an organization: `{"id", "name", "quota_bytes"}`."""
     return ok(await registry.create_org(data.name, data.quota_bytes), "organization created", 201)
 
