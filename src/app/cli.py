@@ -35,6 +35,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings, args)
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
+        if args.command == "log" and args.log_command == "keygen":
+            return _keygen(settings, args)
         return asyncio.run(_run(settings, args.handler, args))
     except UsageError as exc:
         print(f"backup-collect: {exc}", file=sys.stderr)
@@ -106,6 +108,21 @@ def migrated_line(migrated: Migrated | None) -> str:
     return f"schema upgraded from revision {migrated.before} to {migrated.after} ({applied})"
 
 
+def _keygen(settings: Settings, args: argparse.Namespace) -> int:
+    """Needs no database: write the signer key (0600, never over a file) and print its verifier key."""
+    from pathlib import Path
+
+    from adapters.runtime.logkey import Ed25519Signer, write_signer
+
+    signer = Ed25519Signer.generate(args.name or settings.log_origin)
+    try:
+        write_signer(Path(args.output), signer)
+    except FileExistsError:
+        raise CliError(f"log keygen: {args.output} exists already; it is never overwritten") from None
+    print(signer.verifier().text())
+    return 0
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from app import logs
     from app.serve import Tls, serve
@@ -118,6 +135,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # From here on serve writes only log lines, in BACKUP_LOG_FORMAT (json: one object per line).
     logs.configure(settings.log_format)
     announce_new_data_dir(settings, logging.getLogger(__name__).warning)
+    from app.eventlog import LogKey
+
+    LogKey(settings).load()  # a missing or unreadable key file stops serve with one line, before it listens
     return serve(settings, args.host, args.port, tls)
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from adapters.http.gate import UploadGate
 from adapters.http.metrics import Metrics
 from adapters.runtime.clock import SystemClock, Uuid7Factory
+from app.eventlog import CHECKPOINT_EVERY, LogSigning, log_signing
 from app.settings import Settings
 from app.workers import Leases, SoleReplica, Worker
 from domain.attempts import FAILURES_PER_MINUTE, FailedAttempts
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from adapters.http.console import ConsoleServices
+    from adapters.runtime.logkey import Ed25519Signer
     from adapters.sql.migrate import Migrated
 
 # A console session never outlives this (SessionPolicy.absolute): how long a sign-out is remembered.
@@ -72,6 +74,10 @@ class Overrides:
     """How often an upload still receiving marks its intent alive (default: the domain's HEARTBEAT)."""
     events: EventLog | None = None
     """The event log's reader (default: on the engine, or on the in-memory catalog's tables)."""
+    log_signer: Ed25519Signer | None = None
+    """The log's key (default: BACKUP_LOG_KEY_FILE, or made in the data dir at first use)."""
+    checkpoint_every: timedelta | None = None
+    """How often the server offers a checkpoint (default: CHECKPOINT_EVERY, 1 min)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,6 +108,8 @@ class Container:
     destroy: DestroySystem
     history: History
     retention: RetentionAdmin
+    log: LogSigning
+    """The log's key, checkpoints, checkpointer and audit."""
     fsck: Fsck | None
     reaper: Reaper | None
     attempts: FailedAttempts
@@ -181,6 +189,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
     ids = given.ids or Uuid7Factory()
     limits = settings.limits
     events = given.events or _event_log(engine, catalog)
+    signing = log_signing(settings, engine, catalog, events, clock, given.log_signer)
     reaper = (
         None
         if maintenance is None
@@ -215,19 +224,21 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         destroy=DestroySystem(directory=directory, catalog=catalog, objects=objects),
         history=History(events=events, clock=clock),
         retention=RetentionAdmin(directory=directory, catalog=catalog, objects=objects, limits=limits),
+        log=signing,
         fsck=None if maintenance is None else Fsck(catalog=maintenance, objects=objects, clock=clock),
         reaper=reaper,
         attempts=FailedAttempts(limiter=_guard_limiter(settings, clock, {60: FAILURES_PER_MINUTE}, "failed-secrets")),
         signed_out=_guard_limiter(settings, clock, {SESSION_LONGEST: 1}, "signed-out"),
-        workers=_workers(given, reaper),
+        workers=_workers(given, reaper, signing),
         leases=maintenance or SoleReplica(),
     )
 
 
-def _workers(given: Overrides, reaper: Reaper | None) -> tuple[Worker, ...]:
+def _workers(given: Overrides, reaper: Reaper | None, signing: LogSigning) -> tuple[Worker, ...]:
     """The background workers of a serve process, one line each (those whose ledger is absent are left out)."""
     candidates: list[tuple[str, timedelta, Callable[[], Awaitable[object]] | None]] = [
         ("reaper", given.reaper_interval or REAPER_INTERVAL, reaper),
+        ("checkpointer", given.checkpoint_every or CHECKPOINT_EVERY, signing.checkpointer),
     ]
     return tuple(Worker(name, every, run) for name, every, run in candidates if run is not None)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -67,6 +68,11 @@ class Settings:
     retention: RetentionPolicy | None = None
     """The default policy (BACKUP_KEEP_*); None keeps the newest `max_per_system`."""
     max_protected_per_system: int = 3
+    log_key_file: Path | None = None
+    """BACKUP_LOG_KEY_FILE: the event log's Ed25519 signer key; None: `log.key` in the data dir, made at
+    first start."""
+    log_origin: str = "backup-collect/localhost"
+    """BACKUP_LOG_ORIGIN: the checkpoints' origin line and the key's name (default backup-collect/<hostname>)."""
 
     @property
     def limits(self) -> Limits:
@@ -119,7 +125,21 @@ class Settings:
             max_uploads_per_system=read.integer("BACKUP_MAX_UPLOADS_PER_SYSTEM", "2", minimum=1),
             retention=_retention(read, max_per_system),
             max_protected_per_system=read.integer("BACKUP_MAX_PROTECTED_PER_SYSTEM", "3", minimum=0),
+            log_key_file=Path(key_file) if (key_file := read.text("BACKUP_LOG_KEY_FILE", "")) else None,
+            log_origin=_origin(read.text("BACKUP_LOG_ORIGIN", f"backup-collect/{socket.gethostname()}")),
         )
+
+    @property
+    def log_key_path(self) -> Path:
+        """Where the event log's signer key is read (and, by default, made at first start)."""
+        return self.log_key_file or self.data_dir / "log.key"
+
+
+def _origin(origin: str) -> str:
+    """A checkpoint's origin doubles as its key's name: non-empty, no space and no `+` (C2SP signed-note)."""
+    if not origin or any(c.isspace() or c == "+" for c in origin) or not origin.isprintable():
+        raise SettingsError("BACKUP_LOG_ORIGIN: must be non-empty, printable, with no space and no '+'")
+    return origin
 
 
 def _retention(read: _Reader, max_per_system: int) -> RetentionPolicy | None:

@@ -259,3 +259,39 @@ def _rule(committed: Committed, victim: Backup) -> str:
     if rule is not None:
         return rule.value
     return "superseded" if victim.id == committed.backup.id else "last"
+
+
+def leaf_bytes(
+    seq: int,
+    at: str,
+    type: str,
+    org_id: str | None,
+    system_key: str | None,
+    backup_id: str | None,
+    actor: str,
+    detail: str,
+) -> bytes:
+    """The canonical bytes of entry `seq` (leaf `seq` of the Merkle tree), from its stored text columns:
+    one JSON object, keys sorted, no spaces, UTF-8, with the stored detail (already canonical JSON) in
+    place. For a well-formed entry this equals `json.dumps(entry, sort_keys=True, separators=(",", ":"),
+    ensure_ascii=False)` of SPEC's entry shape."""
+    fields = {"actor": actor, "at": at, "backup_id": backup_id, "org_id": org_id, "system_key": system_key}
+    text = {name: json.dumps(value, ensure_ascii=False) for name, value in fields.items()}
+    return (
+        f'{{"actor":{text["actor"]},"at":{text["at"]},"backup_id":{text["backup_id"]},"detail":{detail},'
+        f'"org_id":{text["org_id"]},"seq":{seq},"system_key":{text["system_key"]},'
+        f'"type":{json.dumps(type, ensure_ascii=False)}}}'
+    ).encode()
+
+
+def leaf_of(event: Event) -> bytes:
+    return leaf_bytes(
+        event.seq,
+        format_at(event.at),
+        event.type.value,
+        event.org_id,
+        event.system_key,
+        event.backup_id,
+        event.actor.value,
+        encode_detail(event.detail),
+    )

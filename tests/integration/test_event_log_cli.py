@@ -4,12 +4,17 @@ the CLI did, filtered; a bad --since or --type is a usage error (exit 2)."""
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from adapters.runtime.logkey import Ed25519Signer
+from tests.independent import open_signed_note, parse_checkpoint
 from tests.integration.live import provision, settings_for
-from tests.integration.test_operator_cli import cli, uploaded
+from tests.integration.test_operator_cli import CLI, cli, uploaded
 from tests.unit.fakes import pgp
 
 
@@ -44,3 +49,42 @@ def test_a_bad_filter_is_a_usage_error(tmp_path: Path, flag: str, value: str) ->
     assert result.returncode == 2
     assert flag in result.stderr
     assert result.stdout == ""
+
+
+def test_log_checkpoint_signs_and_log_verify_finds_an_edited_row(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    provision(settings_for(data_dir), systems=2)
+    made = cli(data_dir, "log", "checkpoint", "--json")
+    assert made.returncode == 0, made.stderr
+    checkpoint = json.loads(made.stdout)
+    # The embedded default made its key in the data dir.
+    vkey = Ed25519Signer.parse((data_dir / "log.key").read_text()).verifier().text()
+    _, size, _ = parse_checkpoint(open_signed_note(checkpoint["checkpoint"], vkey))
+    assert size == checkpoint["tree_size"] == 3
+    verified = cli(data_dir, "log", "verify", "--json")
+    assert verified.returncode == 0, verified.stdout
+    assert json.loads(verified.stdout)["ok"] is True
+    with sqlite3.connect(data_dir / "backups.db") as db:
+        db.execute("UPDATE event_log SET actor = 'appliance' WHERE seq = 1")
+    broken = cli(data_dir, "log", "verify", "--json")
+    assert broken.returncode == 1
+    assert json.loads(broken.stdout)["first_bad_seq"] == 1
+
+
+def test_log_keygen_writes_a_key_once_and_serve_refuses_a_missing_one(tmp_path: Path) -> None:
+    key = tmp_path / "log.key"
+    made = cli(tmp_path / "data", "log", "keygen", "-o", str(key), "--name", "example.org/log")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("example.org/log+")
+    assert oct(key.stat().st_mode & 0o777) == "0o600"
+    again = cli(tmp_path / "data", "log", "keygen", "-o", str(key))
+    assert again.returncode == 1
+    assert "exists already" in again.stderr
+    env = {**os.environ, "BACKUP_DATA_DIR": str(tmp_path / "data"), "BACKUP_LOG_KEY_FILE": str(tmp_path / "none")}
+    refused = subprocess.run(
+        [*CLI, "serve", "--port", "1"], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert refused.returncode == 1
+    lines = [line for line in refused.stderr.splitlines() if "BACKUP_LOG_KEY_FILE" in line]
+    assert len(lines) == 1
+    assert "cannot read it" in lines[0]

@@ -18,6 +18,7 @@ from adapters.memory.maintenance import InMemoryMaintenanceCatalog
 from adapters.memory.ratelimit import InMemoryRateLimiter
 from adapters.memory.tables import Tables
 from adapters.objectstore.obstore_adapter import ObstoreObjectStore
+from adapters.runtime.logkey import Ed25519Signer
 from app.asgi import app_for
 from app.composition import Overrides, build
 from app.settings import Settings
@@ -82,6 +83,7 @@ class World:
                 objects=self.objects,
                 limiter=self.limiter,
                 clock=self.clock,
+                log_signer=Ed25519Signer.generate("backup-collect.test/log"),
             ),
         )
         self.ingest = self.services.ingest

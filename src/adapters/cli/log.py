@@ -6,7 +6,7 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
-from adapters.cli.services import CliServices, JsonLines, UsageError
+from adapters.cli.services import CliError, CliServices, JsonLines, Reported, UsageError
 from domain.errors import InvalidInput
 
 PAGE = 1000
@@ -25,3 +25,26 @@ async def log_show(services: CliServices, args: argparse.Namespace) -> Any:
         if page.next_after is None:
             return JsonLines(lines)
         query = replace(query, after=page.next_after)
+
+
+async def log_checkpoint(services: CliServices, args: argparse.Namespace) -> Any:  # noqa: ARG001
+    """Sign a checkpoint of the log now: `{"tree_size", "checkpoint"}` (the latest, new or not)."""
+    await services.log.checkpointer()
+    latest = await services.log.store.latest()
+    if latest is None:
+        raise CliError("no checkpoint could be made")
+    return {"tree_size": latest.tree_size, "checkpoint": latest.note}
+
+
+async def log_verify(services: CliServices, args: argparse.Namespace) -> Any:  # noqa: ARG001
+    """Re-hash every entry and check every checkpoint; exit 1 naming the first bad seq."""
+    report = await services.log.audit()
+    problems = [{"seq": p.seq, "problem": p.problem} for p in report.problems]
+    value = {
+        "ok": report.ok,
+        "entries": report.entries,
+        "checkpoints": report.checkpoints,
+        "first_bad_seq": report.first_bad_seq,
+        "problems": problems,
+    }
+    return Reported(value, failed=not report.ok)

@@ -152,6 +152,20 @@ def _log(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--since", metavar="D", help="only entries from then on: a duration back from now (36h, 2d) or an RFC 3339 date"
     )
     show.add_argument("--type", metavar="T", help="only entries of this type, e.g. backup.stored")
+    _command(group, "checkpoint", log.log_checkpoint, "sign a checkpoint of the log now and print the latest one")
+    _command(
+        group,
+        "verify",
+        log.log_verify,
+        "re-hash every entry and check every signed checkpoint; exit 1 naming the first bad seq",
+    )
+    keygen = group.add_parser(
+        "keygen",
+        help="make a new Ed25519 signer key for the log (C2SP signed-note format) and print its verifier key",
+        description="make a new Ed25519 signer key for the log (C2SP signed-note format) and print its verifier key",
+    )
+    keygen.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write it (never overwritten)")
+    keygen.add_argument("--name", metavar="NAME", help="the key's name (default: BACKUP_LOG_ORIGIN)")
 
 
 def _backups(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

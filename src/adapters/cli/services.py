@@ -5,14 +5,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from domain.checkpoints import Checkpointer, LogAudit
 from domain.destroy import DestroySystem
 from domain.fsck import Fsck
 from domain.history import History
 from domain.keeping import RetentionAdmin
 from domain.organizations import OrgAdmin
+from domain.ports import CheckpointStore
 from domain.registry import Registry
 from domain.restore import BackupAccess
 from domain.systems import SystemAdmin
+
+
+class LogSigningServices(Protocol):
+    @property
+    def store(self) -> CheckpointStore: ...
+
+    @property
+    def checkpointer(self) -> Checkpointer: ...
+
+    @property
+    def audit(self) -> LogAudit: ...
 
 
 class CliServices(Protocol):
@@ -41,6 +54,11 @@ class CliServices(Protocol):
     @property
     def history(self) -> History:
         """The event log, for `log show`."""
+        ...
+
+    @property
+    def log(self) -> LogSigningServices:
+        """The log's checkpoints: `log checkpoint`, `log verify`."""
         ...
 
     @property

@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.di import Provide
 
+from adapters.http import transparency
 from adapters.http.admin import admin_router
 from adapters.http.backups import BACKUPS_PATH, upload_backup
 from adapters.http.console import SECURITY_HEADERS, console_router, console_templates
@@ -43,6 +44,7 @@ def create_litestar(
             delete_backup,
             health,
             ready,
+            *transparency.ROUTES,
             metrics_route(metrics_token is not None),
             docs_assets(),
             docs_redirect,

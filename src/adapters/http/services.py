@@ -37,6 +37,14 @@ Service: TypeAlias = NamedDependency[SkipValidation[T]]
 request: the value is the composition root's own, and ports are Protocols, which isinstance cannot check."""
 
 
+class LogPublic(Protocol):
+    """What anyone may read of the log's signing: a count and hashes, and the key to check them."""
+
+    async def latest_note(self) -> str | None: ...
+
+    def public_key(self) -> str: ...
+
+
 class ApiServices(Protocol):
     @property
     def directory(self) -> SystemDirectory: ...
@@ -71,6 +79,11 @@ class ApiServices(Protocol):
 
     @property
     def destroy(self) -> DestroySystem: ...
+
+    @property
+    def log(self) -> LogPublic:
+        """The latest signed checkpoint and the verifier key (no credentials needed)."""
+        ...
 
     @property
     def history(self) -> History:

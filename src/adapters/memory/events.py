@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.memory.tables import Tables
-from domain.events import Event, EventQuery
+from domain.events import Event, EventQuery, leaf_of
 
 
 class InMemoryEventLog:
@@ -16,3 +16,6 @@ class InMemoryEventLog:
     async def search(self, query: EventQuery) -> list[Event]:
         found = [event for event in self.tables.events if query.matches(event)]
         return found[::-1][: query.limit] if query.newest_first else found[: query.limit]
+
+    async def leaves(self, after: int, limit: int) -> list[tuple[int, bytes]]:
+        return [(event.seq, leaf_of(event)) for event in await self.events_after(after, limit)]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from domain.events import Event, NewEvent, numbered
 from domain.model import Backup, Organization, SystemIdentity
+from domain.ports import StoredCheckpoint
 
 
 @dataclass
@@ -35,6 +36,8 @@ class Tables:
 
     events: list[Event] = field(default_factory=list)
     """The event log: entry `seq` = i at index i."""
+    checkpoints: list[StoredCheckpoint] = field(default_factory=list)
+    leaf_hashes: list[bytes] = field(default_factory=list)
 
     def append_events(self, new: list[NewEvent]) -> None:
         """Append a change's entries with the next seqs. The in-memory adapters call it in the same

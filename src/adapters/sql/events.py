@@ -32,6 +32,7 @@ from domain.events import (
     decode_detail,
     encode_detail,
     format_at,
+    leaf_bytes,
     parse_at,
 )
 
@@ -117,6 +118,16 @@ class SqlEventLog:
         async with guarded(), self._engine.connect() as connection:
             rows = (await connection.execute(statement)).all()
         return [event_of(row._mapping) for row in rows]
+
+    async def leaves(self, after: int, limit: int) -> list[tuple[int, bytes]]:
+        statement = select(EVENTS).where(EVENTS.c.seq > after).order_by(EVENTS.c.seq).limit(limit)
+        async with guarded(), self._engine.connect() as connection:
+            rows = (await connection.execute(statement)).all()
+        return [(int(row.seq), leaf_bytes(*_stored(row._mapping))) for row in rows]
+
+
+def _stored(row: Any) -> tuple[Any, ...]:
+    return (int(row["seq"]), *(row[name] for name in _COLUMNS[:-2]), row["actor"], row["detail"])
 
 
 def event_of(row: Any) -> Event:

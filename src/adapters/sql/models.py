@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -217,9 +218,33 @@ class EventHeadRow(Base):
     next_seq: Mapped[int] = mapped_column(BigInteger)
 
 
+class CheckpointRow(Base):
+    """A signed checkpoint of the event log (added by r0007): its tree head, the tree's right edge
+    (base64 hashes joined by `,`, largest subtree first) and the signed note."""
+
+    __tablename__ = "log_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[str] = mapped_column(Text)
+    frontier: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class LeafHashRow(Base):
+    """The leaf hash of entry `seq` as the checkpointer hashed it (added by r0007)."""
+
+    __tablename__ = "log_leaf_hashes"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
 BACKUPS = cast(Table, BackupRow.__table__)
 EVENTS = cast(Table, EventRow.__table__)
 EVENT_HEAD = cast(Table, EventHeadRow.__table__)
+CHECKPOINTS = cast(Table, CheckpointRow.__table__)
+LEAF_HASHES = cast(Table, LeafHashRow.__table__)
 ORGANIZATIONS = cast(Table, OrganizationRow.__table__)
 _BACKUP_FIELDS = tuple(field.name for field in dataclasses.fields(Backup))
 
