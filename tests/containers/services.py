@@ -155,6 +155,9 @@ def postgres_container() -> Iterator[str]:
     password = secrets.token_hex(12)
     # PGPORT: where the server listens, and where the readiness check's psql connects.
     container = HostPostgres(image("postgres"), port=port, password=password, driver="asyncpg")
+    if upstream():
+        # The registry's image listens on every address unless told otherwise (ours: 127.0.0.1 only).
+        container.with_command("-c listen_addresses=127.0.0.1")
     with running(on_host(container).with_env("PGPORT", str(port))):
         yield container.get_connection_url()
 
