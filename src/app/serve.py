@@ -11,7 +11,6 @@ from types import FrameType
 import uvicorn
 
 from adapters.http.drain import Drain
-from app import logs
 from app.asgi import create_app
 from app.guard import server_config
 from app.settings import Settings
@@ -87,11 +86,9 @@ def trusted_proxies(settings: Settings) -> list[str] | None:
 
 
 def serve(settings: Settings, host: str, port: int, tls: Tls | None = None) -> int:
-    if tls is not None:
-        tls.check()
+    """Run until stopped. The caller (`app.cli`) has checked `tls` and configured logging."""
     if settings.is_embedded:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    logs.configure(settings.log_format)
     app = create_app(settings)
     # uvicorn logs through the root handler (log_config=None); the HTTP edge writes the access lines.
     proxies = trusted_proxies(settings)

@@ -25,6 +25,17 @@ def parse_size(text: str) -> int:
     return size
 
 
+def human_size(size: int) -> str:
+    """Bytes for a person, in IEC units to one decimal: `512 B`, `1.5 MiB`, `100 GiB` (the CLI's and the
+    console's one way of showing a size)."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}".replace(".0 ", " ")
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
 def check_quota(quota_bytes: int | None) -> int | None:
     """An org's own quota: None follows the default, 0 means none, else 1 to MAX_BYTES bytes."""
     if quota_bytes is not None and not 0 <= quota_bytes <= MAX_BYTES:

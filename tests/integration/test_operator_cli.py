@@ -96,7 +96,7 @@ def test_an_operator_watches_orgs_and_systems_and_restores_a_backup(tmp_path: Pa
     shown = cli(data_dir, "org", "set-quota", tenant.org_id, "default")
     assert shown.returncode == 0
     assert "effective_quota_bytes" in shown.stdout
-    assert "100.0 GiB" in shown.stdout
+    assert "100 GiB" in shown.stdout
 
     systems = ok_json(data_dir, "system", "list", "--org", tenant.org_id)
     assert [s["system_key"] for s in systems] == sorted([tenant.key, idle.key])

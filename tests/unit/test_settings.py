@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 
 from app.settings import Settings, SettingsError, parse_size
+from domain.sizes import human_size
 
 
 def test_defaults_are_spec_defaults() -> None:
@@ -129,3 +130,11 @@ def test_a_token_of_32_printable_ascii_characters_is_taken_and_empty_means_unset
     field = name.removeprefix("BACKUP_").lower()
     assert getattr(Settings.from_env({name: strong}), field) == strong
     assert getattr(Settings.from_env({name: ""}), field) is None
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [(0, "0 B"), (1023, "1023 B"), (1024, "1 KiB"), (1536, "1.5 KiB"), (100 << 30, "100 GiB"), (3 << 40, "3 TiB")],
+)
+def test_a_size_is_shown_in_iec_units_the_same_way_by_the_cli_and_the_console(size: int, shown: str) -> None:
+    assert human_size(size) == shown

@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TextIO
 
-from adapters.cli.render import size
+from domain.sizes import human_size
 
 
 class Progress:
@@ -27,7 +27,7 @@ class Progress:
             self._drawn = now
             share = min(self._done / self._total, 1.0)
             bar = "#" * int(share * 30)
-            self._stream.write(f"\r{self._label} [{bar:<30}] {share:4.0%} {size(self._done)}")
+            self._stream.write(f"\r{self._label} [{bar:<30}] {share:4.0%} {human_size(self._done)}")
             self._stream.flush()
 
     def close(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.sizes import human_size
+
 # Keys whose integer values are byte counts, shown in IEC units.
 _SIZES = {"size", "total_size", "used_bytes", "quota_bytes", "effective_quota_bytes", "max_total_size"}
 
@@ -45,18 +47,8 @@ def cell(key: str, value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if key in _SIZES and isinstance(value, int):
-        return size(value)
+        return human_size(value)
     return str(value)
-
-
-def size(value: int) -> str:
-    """Approximate IEC units for reading, e.g. `1.5 GiB`; exact bytes below 1 KiB."""
-    amount = float(value)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if amount < 1024 or unit == "TiB":
-            return f"{value} B" if unit == "B" else f"{amount:.1f} {unit}"
-        amount /= 1024
-    raise AssertionError("unreachable")
 
 
 def _indent(text: str) -> str:

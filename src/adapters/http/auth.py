@@ -1,8 +1,9 @@
-"""HTTP Basic authentication of appliances: `system_key:system_secret`."""
+"""HTTP authentication: Basic for appliances (`system_key:system_secret`), Bearer tokens for operators' routes."""
 
 from __future__ import annotations
 
 import base64
+import hmac
 
 from domain.errors import Unauthenticated
 from domain.model import SystemIdentity
@@ -41,3 +42,9 @@ async def authenticate_upload(directory: SystemDirectory, header: str | None) ->
     if standing is None:
         raise Unauthenticated()
     return standing
+
+
+def bearer_matches(header: str | None, token: str) -> bool:
+    """`Authorization: Bearer <token>`, compared in constant time (on bytes: whatever its characters)."""
+    scheme, _, given = (header or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())

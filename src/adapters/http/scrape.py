@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,6 +10,7 @@ from litestar import Request, Response, get
 from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import HTTPRouteHandler
 
+from adapters.http.auth import bearer_matches
 from adapters.http.metrics import MEDIA_TYPE
 from adapters.http.metrics import Metrics as Registry
 from adapters.http.openapi import METRICS, Documented, errors
@@ -19,12 +19,6 @@ from domain.errors import Unavailable
 
 log = logging.getLogger(__name__)
 METRICS_CHALLENGE = 'Bearer realm="backup-collect metrics"'
-
-
-def bearer_matches(header: str | None, token: str) -> bool:
-    """`Authorization: Bearer <token>`, compared in constant time."""
-    scheme, _, given = (header or "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
 
 
 async def scrape(

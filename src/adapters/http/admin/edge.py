@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any, TypeVar
 
 from litestar import Request, Response
@@ -10,6 +9,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import ClientException, NotAuthorizedException, NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 
+from adapters.http.auth import bearer_matches
 from adapters.http.client_address import client_address
 from adapters.http.dto import Envelope
 from adapters.shapes import plain
@@ -41,9 +41,7 @@ def bearer_guard(token: str | None, attempts: FailedAttempts) -> Any:
             raise NotFoundException()
         client = client_address(connection)
         await attempts.admit(client)
-        scheme, _sep, given = connection.headers.get("authorization", "").partition(" ")
-        # compare_digest on bytes: constant time in the token's content, whatever its characters.
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        if not bearer_matches(connection.headers.get("authorization"), token):
             await attempts.failed(client)
             raise NotAuthorizedException("invalid admin token", headers={"WWW-Authenticate": BEARER_CHALLENGE})
 

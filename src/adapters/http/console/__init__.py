@@ -17,8 +17,9 @@ from litestar.template.config import TemplateConfig
 from adapters.http.console import auth, pages
 from adapters.http.console.services import ConsoleServices
 from adapters.http.console.session import SessionPolicy
-from adapters.http.console.views import human_age, human_size
+from adapters.http.console.views import human_age
 from adapters.shapes import rfc3339
+from domain.sizes import human_size
 
 __all__ = ["ConsoleServices", "SessionPolicy", "console_router", "console_templates"]
 

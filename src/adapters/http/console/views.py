@@ -10,16 +10,7 @@ from typing import Protocol
 from adapters.shapes import rfc3339
 from domain.model import Backup
 from domain.organizations import OrgSummary
-
-
-def human_size(size: int) -> str:
-    """Bytes for a person: `512 B`, `1.5 MiB`, `100 GiB`."""
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}".replace(".0 ", " ")
-        value /= 1024
-    raise AssertionError("unreachable")
+from domain.sizes import human_size
 
 
 def human_age(moment: datetime | None, now: datetime) -> str:
