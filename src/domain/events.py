@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from domain.ledger import Committed, Outcome
+from domain.ledger import Committed, Outcome, Pruned
 from domain.model import Backup, Organization, SystemIdentity
 
 Detail = Mapping[str, str | int | bool | None]
@@ -295,3 +295,21 @@ def leaf_of(event: Event) -> bytes:
         event.actor.value,
         encode_detail(event.detail),
     )
+
+
+def protection(backup: Backup, at: datetime, via: Via | None) -> NewEvent:
+    """`backup.protected` (detail `note`) or `backup.unprotected`, by an operator through `via`: `backup`
+    as it is after the change."""
+    detail: dict[str, str | int | bool | None] = {} if via is None else {"via": via.value}
+    if backup.protected:
+        detail["note"] = backup.protected_note
+    kind = EventType.BACKUP_PROTECTED if backup.protected else EventType.BACKUP_UNPROTECTED
+    return backup_event(kind, backup, at, Actor.OPERATOR, detail)
+
+
+def pruned_by_policy(pruned: Pruned, at: datetime) -> list[NewEvent]:
+    """`retention apply`: a `backup.pruned` per backup, detail `rule`, by the service."""
+    return [
+        backup_event(EventType.BACKUP_PRUNED, victim, at, detail={"rule": pruned.rules[victim.id].value})
+        for victim in pruned.pruned
+    ]

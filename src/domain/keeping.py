@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from domain.errors import NotFound
+from domain.events import Via
 from domain.ingest import prune
 from domain.model import Backup, Limits, RetentionPolicy, SystemIdentity
 from domain.ports import BackupCatalog, ObjectStore, SystemDirectory
@@ -95,7 +96,7 @@ class RetentionAdmin:
             await prune(self.catalog, self.objects, result.pruned)
         return Applied(done)
 
-    async def protect(self, system_key: str, backup_id: str, note: str | None = None) -> Backup:
+    async def protect(self, system_key: str, backup_id: str, note: str | None = None, via: Via | None = None) -> Backup:
         """Never prune nor delete the backup until it is unprotected.
 
         Raises:
@@ -103,17 +104,24 @@ class RetentionAdmin:
             NotFound: An unknown system or backup.
             Protected: The system has BACKUP_MAX_PROTECTED_PER_SYSTEM protected backups already.
         """
-        return await self._protection(system_key, backup_id, note, protected=True)
+        return await self._protection(system_key, backup_id, note, via, protected=True)
 
-    async def unprotect(self, system_key: str, backup_id: str) -> Backup:
+    async def unprotect(self, system_key: str, backup_id: str, via: Via | None = None) -> Backup:
         """Let retention and deletes take the backup again (at the next commit, or `retention apply`)."""
-        return await self._protection(system_key, backup_id, None, protected=False)
+        return await self._protection(system_key, backup_id, None, via, protected=False)
 
-    async def _protection(self, system_key: str, backup_id: str, note: str | None, *, protected: bool) -> Backup:
+    async def _protection(
+        self, system_key: str, backup_id: str, note: str | None, via: Via | None, *, protected: bool
+    ) -> Backup:
         who = await self._identity(system_key)
         check_backup_id(backup_id)
         changed = await self.catalog.set_protection(
-            who.system_id, backup_id, note, protected=protected, max_protected=self.limits.max_protected_per_system
+            who.system_id,
+            backup_id,
+            note,
+            protected=protected,
+            max_protected=self.limits.max_protected_per_system,
+            via=via,
         )
         if changed is None:
             raise NotFound(f"backup {backup_id} not found")

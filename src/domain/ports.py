@@ -180,16 +180,25 @@ class BackupCatalog(Protocol):
         ...
 
     async def set_protection(
-        self, system_id: str, backup_id: str, note: str | None, *, protected: bool, max_protected: int
+        self,
+        system_id: str,
+        backup_id: str,
+        note: str | None,
+        *,
+        protected: bool,
+        max_protected: int,
+        via: Via | None = None,
     ) -> Backup | None:
-        """Protect (with `note`) or unprotect the system's stored backup, serialised per organization.
+        """Protect (with `note`) or unprotect the system's stored backup, serialised per organization,
+        logging `backup.protected` or `backup.unprotected` by an operator through `via`.
         Returns it as it now is, or None when there is no such stored backup. Raises Protected when
         protecting it would make more than `max_protected` protected backups of the system."""
         ...
 
     async def apply_retention(self, system_id: str, limits: Limits) -> Pruned:
         """Apply the policy in force for the system's organization now (`domain.retention.prune_plan`
-        without an incoming backup), as a commit does: the pruned rows *deleting* and uncounted, in one
+        without an incoming backup), as a commit does: the pruned rows *deleting* and uncounted and a
+        `backup.pruned` with its rule logged for each, in one
         transaction serialised per organization. Returns them, for the caller to erase their objects."""
         ...
 

@@ -74,11 +74,11 @@ async def retention_apply(services: CliServices, args: argparse.Namespace) -> An
 
 
 async def backup_protect(services: CliServices, args: argparse.Namespace) -> Any:
-    return await services.retention.protect(args.key, args.id, args.note)
+    return await services.retention.protect(args.key, args.id, args.note, Via.CLI)
 
 
 async def backup_unprotect(services: CliServices, args: argparse.Namespace) -> Any:
-    return await services.retention.unprotect(args.key, args.id)
+    return await services.retention.unprotect(args.key, args.id, Via.CLI)
 
 
 async def system_create(services: CliServices, args: argparse.Namespace) -> Any:

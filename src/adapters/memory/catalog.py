@@ -8,7 +8,7 @@ from datetime import datetime
 
 from adapters.memory.tables import Tables
 from domain.errors import CatalogUnavailable, Conflict, KeyInFlight, NotFound, Protected
-from domain.events import Actor, Via, WallClock, commit_events, deleted
+from domain.events import Actor, Via, WallClock, commit_events, deleted, protection, pruned_by_policy
 from domain.ledger import (
     Committed,
     Outcome,
@@ -151,15 +151,25 @@ class InMemoryBackupCatalog:
             return [self.rows[row.id] for row in rows]
 
     async def set_protection(
-        self, system_id: str, backup_id: str, note: str | None, *, protected: bool, max_protected: int
+        self,
+        system_id: str,
+        backup_id: str,
+        note: str | None,
+        *,
+        protected: bool,
+        max_protected: int,
+        via: Via | None = None,
     ) -> Backup | None:
         async with self.tables.lock:
             row = await self.get_backup(system_id, backup_id)
             if row is None:
                 return None
             check_room(self._stored(system_id), row, protected, max_protected)
-            self.rows[backup_id] = replace(row, protected=protected, protected_note=note if protected else None)
-            return self.rows[backup_id]
+            changed = self.rows[backup_id] = replace(
+                row, protected=protected, protected_note=note if protected else None
+            )
+            self.tables.append_events([protection(changed, self.clock.now(), via)])
+            return changed
 
     async def apply_retention(self, system_id: str, limits: Limits) -> Pruned:
         async with self.tables.lock:
@@ -173,7 +183,9 @@ class InMemoryBackupCatalog:
             for row in pruned:
                 self.rows[row.id] = row
                 self.used[row.org_id] = self.used.get(row.org_id, 0) - row.size
-            return Pruned(pruned, rules)
+            done = Pruned(pruned, rules)
+            self.tables.append_events(pruned_by_policy(done, self.clock.now()))
+            return done
 
     async def backup_stats(self, org_id: str | None = None) -> dict[str, BackupStats]:
         stats: dict[str, BackupStats] = {}

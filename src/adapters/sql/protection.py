@@ -5,9 +5,11 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from adapters.sql import events
 from adapters.sql.commit import SqlCommitPath
 from adapters.sql.engine import guarded
 from adapters.sql.models import BackupRow, OrganizationRow, SystemRow
+from domain.events import Via, protection, pruned_by_policy
 from domain.ledger import Pruned, check_room, plan_apply
 from domain.model import Backup, BackupState, Limits
 
@@ -16,9 +18,17 @@ class SqlRetentionOps(SqlCommitPath):
     """Protection and `retention apply`, each one transaction serialised on the organization's row."""
 
     async def set_protection(
-        self, system_id: str, backup_id: str, note: str | None, *, protected: bool, max_protected: int
+        self,
+        system_id: str,
+        backup_id: str,
+        note: str | None,
+        *,
+        protected: bool,
+        max_protected: int,
+        via: Via | None = None,
     ) -> Backup | None:
-        """Protect or unprotect the system's stored backup.
+        """Protect or unprotect the system's stored backup, logging `backup.protected` or
+        `backup.unprotected` (by an operator through `via`) in the same transaction.
 
         Raises:
             Protected: Protecting it would pass `max_protected`; nothing changed.
@@ -35,11 +45,14 @@ class SqlRetentionOps(SqlCommitPath):
             check_room([r.to_domain() for r in rows], row.to_domain(), protected, max_protected)
             row.protected = protected
             row.protected_note = note if protected else None
-            return row.to_domain()
+            changed = row.to_domain()
+            await session.flush()
+            await events.append(await session.connection(), [protection(changed, self._clock.now(), via)])
+            return changed
 
     async def apply_retention(self, system_id: str, limits: Limits) -> Pruned:
         """Prune what the policy in force keeps no more, as a commit would (rows *deleting*, bytes
-        uncounted); the caller erases the objects."""
+        uncounted, a `backup.pruned` with its rule each); the caller erases the objects."""
         async with guarded(), self._sessions.begin() as session:
             system = await session.get(SystemRow, system_id)
             if system is None:
@@ -53,7 +66,10 @@ class SqlRetentionOps(SqlCommitPath):
             for row in pruned:
                 row.state = BackupState.DELETING.value
             org.used_bytes -= sum(row.size for row in pruned)
-            return Pruned([row.to_domain() for row in pruned], rules)
+            done = Pruned([row.to_domain() for row in pruned], rules)
+            await session.flush()
+            await events.append(await session.connection(), pruned_by_policy(done, self._clock.now()))
+            return done
 
 
 def _stored_rows(system_id: str) -> Select[BackupRow]:

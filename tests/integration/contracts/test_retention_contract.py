@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.errors import Protected, TooLarge
+from domain.events import Actor, EventType, Via
 from domain.model import Backup, Limits, RetentionPolicy, SystemIdentity
-from domain.ports import BackupCatalog, SystemDirectory
+from domain.ports import BackupCatalog, EventLog, SystemDirectory
 from domain.retention import PruneRule
 from tests.integration.contracts.builders import intent, new_org, new_system
 from tests.unit.test_retention_property import reference
@@ -157,3 +158,26 @@ async def test_applying_a_tighter_policy_prunes_now_with_its_rules(
     assert (await catalog.org_usage(org)).used_bytes == 30
     await catalog.finish_deletion([b.id for b in applied.pruned])
     assert (await catalog.apply_retention(who.system_id, LIMITS)).pruned == []
+
+
+async def test_protection_and_applied_prunes_are_logged_in_their_transaction(
+    directory: SystemDirectory, catalog: BackupCatalog, events: EventLog
+) -> None:
+    org = await new_org(directory)
+    who = await new_system(directory, org)
+    backups = [await commit(catalog, who, 10, START + timedelta(days=d)) for d in range(3)]
+    await catalog.set_protection(who.system_id, backups[0].id, "pin", protected=True, max_protected=3, via=Via.ADMIN)
+    await catalog.set_protection(who.system_id, backups[0].id, None, protected=False, max_protected=3, via=Via.CLI)
+    with pytest.raises(Protected):
+        await catalog.set_protection(who.system_id, backups[1].id, None, protected=True, max_protected=0)
+    await directory.set_org_retention(org, RetentionPolicy(keep_last=1))
+    await catalog.apply_retention(who.system_id, LIMITS)
+    log = (await events.events_after(-1, 10_000))[-5:]
+    assert [(e.type, e.backup_id, e.actor, dict(e.detail)) for e in log] == [
+        (EventType.BACKUP_PROTECTED, backups[0].id, Actor.OPERATOR, {"via": "admin", "note": "pin"}),
+        (EventType.BACKUP_UNPROTECTED, backups[0].id, Actor.OPERATOR, {"via": "cli"}),
+        (EventType.ORG_RETENTION_CHANGED, None, Actor.OPERATOR, dict(log[2].detail)),
+        (EventType.BACKUP_PRUNED, backups[0].id, Actor.SERVICE, {"rule": "last"}),
+        (EventType.BACKUP_PRUNED, backups[1].id, Actor.SERVICE, {"rule": "last"}),
+    ]
+    assert log[2].detail["keep_last"] == 1

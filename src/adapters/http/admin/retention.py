@@ -14,6 +14,7 @@ from adapters.http.openapi import Documented, errors
 from adapters.http.services import Service
 from adapters.shapes import OperatorBackupOut, preview_shape
 from domain.errors import InvalidInput
+from domain.events import Via
 from domain.keeping import RetentionAdmin
 
 
@@ -63,7 +64,9 @@ async def protect_backup(
         data = msgspec.json.decode(body, type=ProtectIn) if body.strip() else ProtectIn()
     except (msgspec.MsgspecError, RecursionError) as error:
         raise InvalidInput("body", str(error), body[:100].decode(errors="replace")) from None
-    return ok(OperatorBackupOut.of(await retention.protect(system_key, backup_id, data.note)), "backup protected")
+    return ok(
+        OperatorBackupOut.of(await retention.protect(system_key, backup_id, data.note, Via.ADMIN)), "backup protected"
+    )
 
 
 @post(
@@ -76,7 +79,7 @@ async def unprotect_backup(
     system_key: FromPath[str], backup_id: FromPath[str], retention: Service[RetentionAdmin]
 ) -> Response[Envelope[OperatorBackupOut]]:
     """Let retention and deletes take the backup again."""
-    return ok(OperatorBackupOut.of(await retention.unprotect(system_key, backup_id)), "backup unprotected")
+    return ok(OperatorBackupOut.of(await retention.unprotect(system_key, backup_id, Via.ADMIN)), "backup unprotected")
 
 
 ROUTES = [preview_retention, protect_backup, unprotect_backup]
