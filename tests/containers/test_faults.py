@@ -48,16 +48,37 @@ def test_a_container_not_ready_in_time_fails_with_its_last_log_lines_and_is_remo
     assert never._container.id not in docker("ps", "-aq", "--no-trunc").split()
 
 
+def build_from_a_closed_mirror(cache: Path) -> tuple[str, subprocess.CompletedProcess[str]]:
+    """build-images into `cache` from a mirror where nothing listens: debootstrap fails at once."""
+    closed = f"http://127.0.0.1:{free_port()}/debian"
+    env = os.environ | {"BACKUP_IMAGE_CACHE": str(cache), "BACKUP_IMAGE_MIRROR": closed, "WEED": str(weed_binary())}
+    return closed, subprocess.run([HERE / "build-images"], env=env, capture_output=True, text=True, timeout=300)
+
+
 def test_an_image_build_that_fails_names_its_package_step(as_root: None, tmp_path: Path) -> None:
-    closed = f"http://127.0.0.1:{free_port()}/debian"  # nothing listens there: debootstrap fails at once
-    env = os.environ | {"BACKUP_IMAGE_CACHE": str(tmp_path), "BACKUP_IMAGE_MIRROR": closed, "WEED": str(weed_binary())}
-    build = subprocess.run([HERE / "build-images"], env=env, capture_output=True, text=True, timeout=300)
+    closed, build = build_from_a_closed_mirror(tmp_path)
     assert build.returncode != 0
     assert "FAILED at step: debootstrap " in build.stderr
     assert f" from {closed} with packages postgresql,redis-server" in build.stderr
     assert "last lines of its log" in build.stderr
     # The failed build left nothing: no build dir, no tarball (a half-built one would be taken as cached).
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lock"]
+
+
+def test_the_build_after_a_killed_one_erases_its_build_dir_and_what_it_left_mounted(
+    as_root: None, tmp_path: Path
+) -> None:
+    # What a build killed during debootstrap's second stage leaves: its dir, with /proc mounted inside.
+    proc = tmp_path / "build.killed" / "rootfs" / "proc"
+    proc.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "killed-build", str(proc)], check=True)
+    try:
+        _, build = build_from_a_closed_mirror(tmp_path)
+        assert f"erasing a killed build's leftovers: {tmp_path}/build.killed" in build.stderr
+        assert not mounts_under(str(tmp_path))
+        assert not (tmp_path / "build.killed").exists()
+    finally:
+        subprocess.run(["umount", "-l", str(proc)], check=False, capture_output=True)
 
 
 # --- a killed run ----------------------------------------------------------------------------------
