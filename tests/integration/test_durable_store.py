@@ -8,8 +8,10 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -19,7 +21,7 @@ from adapters.objectstore.disk import Disk
 from adapters.objectstore.file_store import BLOCK_SIZE, FileObjectStore
 from adapters.sql.engine import make_engine
 from app.settings import Settings
-from domain.errors import StoreUnavailable
+from domain.errors import ObjectMissing, StoreUnavailable
 from tests.integration.live import object_files, provision, serving, settings_for
 from tests.unit.fakes import pgp
 
@@ -179,6 +181,31 @@ async def test_a_cancelled_put_waits_for_its_writer_and_leaves_no_file(tmp_path:
 # --- end to end, under strace ----------------------------------------------------------------------
 
 TRACED = "openat,rename,renameat,renameat2,fsync,fdatasync,sync_file_range,sendto,write,writev,sendmsg"
+
+
+async def test_abandoned_finds_the_temp_files_a_crash_left_once_they_are_older_than_the_cutoff(
+    tmp_path: Path,
+) -> None:
+    store = FileObjectStore(tmp_path)
+    now = time.time()
+    for name, age in {"org/sys/crashed#3": 7200, "org/sys/writing#4": 10, "org/sys/stored": 7200}.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+        os.utime(path, (now - age, now - age))
+    cutoff = datetime.fromtimestamp(now - 3600, UTC)
+    assert await store.abandoned(cutoff) == ["org/sys/crashed#3"]
+
+
+async def test_a_missing_object_is_object_missing_for_get_and_move(tmp_path: Path) -> None:
+    store = FileObjectStore(tmp_path)
+    with pytest.raises(ObjectMissing):
+        await store.get("org/sys/none")
+    with pytest.raises(ObjectMissing):
+        await store.move("org/sys/none", "quarantine/org/sys/none")
+    (tmp_path / "org").write_bytes(b"a file where a directory is expected")
+    with pytest.raises(ObjectMissing):
+        await store.get("org/sys/none")
 
 
 def _first(lines: list[str], pattern: str, after: int = -1) -> int:

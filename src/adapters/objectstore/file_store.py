@@ -31,7 +31,8 @@ _TEMP = re.compile(r"#\d+$")
 _NO_ROOM = {errno.ENOSPC, errno.EDQUOT}
 # Less free space than this (for the service's user) and `ping` reports the store full.
 FULL_BELOW = 1024 * 1024
-# File I/O releases the GIL; writes of one upload are ordered (one in flight at a time).
+# File I/O releases the GIL. An upload has up to `_DurableWrite.DEPTH` (3) blocks in flight, each written at
+# its own offset, so blocks need no ordering among themselves; `seal` waits for all of them.
 _IO = ThreadPoolExecutor(max_workers=8, thread_name_prefix="filestore")
 
 
@@ -174,12 +175,14 @@ class FileObjectStore:
 
     async def get(self, key: str, start: int = 0, end: int | None = None) -> ObjectRead:
         path = self._path(key)
-        try:
-            fd = await _in_thread(lambda: os.open(path, os.O_RDONLY | os.O_CLOEXEC))
-        except StoreUnavailable as exc:
-            if isinstance(exc.__cause__, FileNotFoundError | NotADirectoryError | IsADirectoryError):
-                raise ObjectMissing(key) from exc
-            raise
+
+        def open_for_reading() -> int:
+            try:
+                return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+                raise ObjectMissing(key) from None
+
+        fd = await _in_thread(open_for_reading)
         size = os.fstat(fd).st_size
         return ObjectRead(size=size, chunks=_read(fd, start, size if end is None else min(end, size)))
 
@@ -188,26 +191,20 @@ class FileObjectStore:
 
         def rename() -> None:
             if not origin.is_file():
-                raise FileNotFoundError(source)
+                raise ObjectMissing(source)
             self._disk.make_dirs(destination.parent, self.root)
-            self._disk.rename(origin, destination)
+            try:
+                self._disk.rename(origin, destination)
+            except FileNotFoundError:
+                raise ObjectMissing(source) from None  # taken away since it was seen
             self._disk.fsync_dir(destination.parent)
             self._disk.fsync_dir(origin.parent)
 
-        try:
-            await _in_thread(rename)
-        except StoreUnavailable as exc:
-            if isinstance(exc.__cause__, FileNotFoundError):
-                raise ObjectMissing(source) from exc
-            raise
+        await _in_thread(rename)
 
     async def abandoned(self, older_than: datetime) -> builtins.list[str]:
-        cutoff = older_than.timestamp()
-        return sorted(
-            path.relative_to(self.root).as_posix()
-            for path in self.root.rglob("*#*")
-            if _TEMP.search(path.name) and path.is_file() and path.stat().st_mtime < cutoff
-        )
+        """Temp files (`<key>#N`) older than `older_than`, found by a walk in a writer thread, as `list` does."""
+        return await _in_thread(partial(_temp_files, self.root, older_than.timestamp()))
 
     async def list(self, prefix: str) -> AsyncIterator[StoredObject]:
         """Objects whose key lies under the path `prefix` (whole segments, as obstore lists)."""
@@ -234,6 +231,17 @@ class FileObjectStore:
         if not key or any(part in {"", ".", ".."} or "\0" in part for part in parts):
             raise StoreUnavailable(f"invalid object key {key!r}")
         return self.root.joinpath(*parts)
+
+
+def _temp_files(root: Path, cutoff: float) -> builtins.list[str]:
+    found = []
+    for path in root.rglob("*#*"):
+        try:
+            if _TEMP.search(path.name) and path.is_file() and path.stat().st_mtime < cutoff:
+                found.append(path.relative_to(root).as_posix())
+        except FileNotFoundError:
+            continue  # sealed or removed while we looked
+    return sorted(found)
 
 
 def _walk(root: Path, base: Path) -> builtins.list[StoredObject]:
