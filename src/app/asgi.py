@@ -34,6 +34,8 @@ def app_for(container: Container) -> Litestar:
         except DomainError as exc:
             # Not fatal (the store may come up later; /api/ready says 503 meanwhile), but say why now.
             log.warning("the object store does not answer (%s): uploads get 503 until it does", exc)
+        for line in container.settings.deprecated:
+            log.warning("%s", line)
         if container.settings.max_size_per_org == 0:
             log.warning("BACKUP_MAX_SIZE_PER_ORG=0: organizations without their own quota are unlimited")
         workers = WorkerRunner(container.workers, container.leases)

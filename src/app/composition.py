@@ -34,10 +34,21 @@ from domain.ingest import HEARTBEAT, IngestBackup
 from domain.keeping import RetentionAdmin
 from domain.maintenance import GRACE, MaintenanceCatalog
 from domain.organizations import OrgAdmin
-from domain.ports import BackupCatalog, Clock, EventLog, IdFactory, ObjectStore, RateLimiter, SystemDirectory
+from domain.ports import (
+    BackupCatalog,
+    Clock,
+    EventLog,
+    IdFactory,
+    ObjectStore,
+    RateLimiter,
+    SystemDirectory,
+    SystemHealth,
+)
 from domain.reaper import Reaper
+from domain.refusals import Refusals
 from domain.registry import Registry
 from domain.restore import BackupAccess
+from domain.schedules import Schedules
 from domain.systems import SystemAdmin
 
 if TYPE_CHECKING:
@@ -59,6 +70,7 @@ class Overrides:
 
     directory: SystemDirectory | None = None
     catalog: BackupCatalog | None = None
+    health: SystemHealth | None = None
     objects: ObjectStore | None = None
     limiter: RateLimiter | None = None
     clock: Clock | None = None
@@ -105,6 +117,8 @@ class Container:
     """Operators' access (CLI, admin API): append-only mode binds appliances only."""
     orgs: OrgAdmin
     systems: SystemAdmin
+    health: SystemHealth
+    schedules: Schedules
     destroy: DestroySystem
     history: History
     retention: RetentionAdmin
@@ -138,15 +152,15 @@ class Container:
 
         return ConsoleServices(
             clock=self.clock,
-            stale_after=self.settings.stale_after,
+            schedule=self.settings.schedule,
             admin_token=self.settings.admin_token,
             attempts=self.attempts,
             signed_out=self.signed_out,
         )
 
-    async def stale_systems(self) -> int:
-        """Systems silent for longer than BACKUP_STALE_AFTER, or never heard from."""
-        return await self.catalog.count_stale_systems(self.clock.now() - self.settings.stale_after)
+    async def system_states(self) -> dict[str, int]:
+        """How many systems are in each state, for /metrics."""
+        return {state.value: count for state, count in (await self.systems.count_states()).items()}
 
     async def start(self) -> Migrated | None:
         """Bring the schema up to date (idempotent; serialised across replicas on PostgreSQL); what was
@@ -179,6 +193,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         catalog = given.catalog or SqlBackupCatalog(engine, clock)
     else:
         directory, catalog = given.directory, given.catalog
+    health = given.health or _health(directory, engine)
     maintenance = given.maintenance
     if maintenance is None and engine is not None:
         from adapters.sql.maintenance import SqlMaintenanceCatalog
@@ -214,13 +229,16 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
             ids=ids,
             limits=limits,
             heartbeat=given.heartbeat or HEARTBEAT,
+            refused=Refusals(health=health, clock=clock),
         ),
         metrics=Metrics(rate_limit_failures=_failures_of(limiter)),
-        registry=Registry(directory=directory, ids=ids),
+        registry=Registry(directory=directory, ids=ids, clock=clock),
         access=BackupAccess(catalog=catalog, objects=objects, limits=limits, append_only=settings.append_only),
         operator_access=BackupAccess(catalog=catalog, objects=objects, limits=limits, actor=Actor.OPERATOR),
         orgs=OrgAdmin(directory=directory, catalog=catalog, default_quota=limits.max_size_per_org, limits=limits),
-        systems=SystemAdmin(directory=directory, catalog=catalog, clock=clock, limits=limits),
+        systems=SystemAdmin(directory=directory, health=health, clock=clock, limits=limits, schedule=settings.schedule),
+        health=health,
+        schedules=Schedules(directory=directory, health=health, default=settings.schedule),
         destroy=DestroySystem(directory=directory, catalog=catalog, objects=objects),
         history=History(events=events, clock=clock),
         retention=RetentionAdmin(directory=directory, catalog=catalog, objects=objects, limits=limits),
@@ -255,6 +273,21 @@ def _event_log(engine: AsyncEngine | None, catalog: BackupCatalog) -> EventLog:
     if not isinstance(catalog, InMemoryBackupCatalog):
         raise ValueError("give Overrides.events with a catalog that is neither SQL nor in-memory")
     return InMemoryEventLog(catalog.tables)
+
+
+def _health(directory: SystemDirectory, engine: AsyncEngine | None) -> SystemHealth:
+    """On the directory's own database: its engine, or the in-memory tables it keeps."""
+    from adapters.memory.directory import InMemorySystemDirectory
+
+    if isinstance(directory, InMemorySystemDirectory):
+        from adapters.memory.health import InMemorySystemHealth
+
+        return InMemorySystemHealth(directory.tables)
+    if engine is None:
+        raise ValueError("an overridden directory needs its engine or a SystemHealth override")
+    from adapters.sql.health import SqlSystemHealth
+
+    return SqlSystemHealth(engine)
 
 
 def _object_store(settings: Settings) -> ObjectStore:

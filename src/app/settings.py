@@ -9,9 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from domain.durations import parse_duration
 from domain.errors import InvalidInput
+from domain.health import Schedule
 from domain.model import Limits, RetentionPolicy
 from domain.retention import check_policy
 from domain.sizes import parse_size
@@ -53,8 +55,14 @@ class Settings:
     admin_token: str | None
     metrics_token: str | None = None
     """Bearer token of `/metrics`; None leaves it open."""
-    stale_after: timedelta = timedelta(hours=36)
-    """A system whose newest backup is older than this (or that never uploaded) is stale."""
+    expect_every: timedelta = timedelta(hours=24)
+    """How often a system must store a backup (BACKUP_EXPECT_EVERY, or the deprecated BACKUP_STALE_AFTER)."""
+    grace: timedelta = timedelta(hours=12)
+    """The slack past `expect_every` before a system is `down` (0 under BACKUP_STALE_AFTER)."""
+    check_every: timedelta = timedelta(minutes=1)
+    """How often schedules are evaluated (a system going `down` is noticed within this)."""
+    deprecated: tuple[str, ...] = ()
+    """One line per deprecated variable in use, for the server to print once at start."""
     log_format: str = "text"
     """`text` or `json` (one JSON object per line on stderr)."""
     trusted_proxies: tuple[str, ...] = ()
@@ -87,6 +95,10 @@ class Settings:
         )
 
     @property
+    def schedule(self) -> Schedule:
+        return Schedule(every=self.expect_every, grace=self.grace)
+
+    @property
     def is_embedded(self) -> bool:
         return self.database_url.startswith("sqlite")
 
@@ -117,7 +129,7 @@ class Settings:
             append_only=read.boolean("BACKUP_APPEND_ONLY", "false"),
             admin_token=read.token("BACKUP_ADMIN_TOKEN"),
             metrics_token=read.token("BACKUP_METRICS_TOKEN"),
-            stale_after=read.duration("BACKUP_STALE_AFTER", "36h"),
+            **_schedule(read),
             log_format=read.choice("BACKUP_LOG_FORMAT", "text", LOG_FORMATS),
             trusted_proxies=read.networks("BACKUP_TRUSTED_PROXIES"),
             body_idle_timeout=read.duration("BACKUP_BODY_IDLE_TIMEOUT", "60s"),
@@ -160,6 +172,27 @@ def _retention(read: _Reader, max_per_system: int) -> RetentionPolicy | None:
         raise SettingsError(f"BACKUP_KEEP_*: {error.message}") from None
 
 
+def _schedule(read: _Reader) -> dict[str, Any]:
+    """BACKUP_EXPECT_EVERY / BACKUP_GRACE; the deprecated BACKUP_STALE_AFTER = every with grace 0 unless
+    those are set themselves."""
+    fields: dict[str, Any] = {"check_every": read.duration("BACKUP_CHECK_EVERY", "1m")}
+    stale = read.text("BACKUP_STALE_AFTER", "")
+    every, grace = read.text("BACKUP_EXPECT_EVERY", ""), read.text("BACKUP_GRACE", "")
+    if stale and not every:
+        fields["expect_every"] = read.duration("BACKUP_STALE_AFTER", stale)
+        fields["grace"] = read.duration("BACKUP_GRACE", "0s", allow_zero=True)
+    else:
+        fields["expect_every"] = read.duration("BACKUP_EXPECT_EVERY", "24h")
+        fields["grace"] = read.duration("BACKUP_GRACE", "12h", allow_zero=True)
+    if stale:
+        used = "ignored: BACKUP_EXPECT_EVERY is set" if every else "used as BACKUP_EXPECT_EVERY"
+        fields["deprecated"] = (
+            f"BACKUP_STALE_AFTER is deprecated ({used}{'' if every or grace else ' with BACKUP_GRACE 0'}); "
+            "set BACKUP_EXPECT_EVERY and BACKUP_GRACE instead",
+        )
+    return fields
+
+
 def _embedded_database(data_dir: Path) -> str:
     return f"sqlite+aiosqlite:///{data_dir / 'backups.db'}"
 
@@ -196,13 +229,13 @@ class _Reader:
             raise SettingsError(f"{name}: {value!r} is not a whole number")
         return self._at_least(name, value, int(value), minimum)
 
-    def duration(self, name: str, default: str) -> timedelta:
+    def duration(self, name: str, default: str, *, allow_zero: bool = False) -> timedelta:
         value = self.text(name, default)
         try:
             duration = parse_duration(value)
         except ValueError as exc:
             raise SettingsError(f"{name}: {exc}") from None
-        if not duration:
+        if not duration and not allow_zero:
             raise SettingsError(f"{name}: {value!r} must be longer than 0")
         return duration
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -49,10 +49,21 @@ class IngestBackup:
     limits: Limits
     heartbeat: timedelta = HEARTBEAT
     """How often an upload still receiving marks its intent alive."""
+    refused: Callable[[SystemIdentity, InvalidInput], Awaitable[None]] | None = None
+    """Told of each refusal (bad input, too large, key reused) before it propagates: the state rule's
+    `failing`. Only refusals pay for it; a stored upload never calls it."""
 
     async def __call__(self, who: SystemIdentity, upload: Upload, standing: Standing | None = None) -> IngestResult:
         """`standing`: what `SystemDirectory.authenticate_upload` read with the identity, so the advisory
         checks cost no further read; without it they read the catalog."""
+        try:
+            return await self._ingest(who, upload, standing)
+        except InvalidInput as error:
+            if self.refused is not None:
+                await self.refused(who, error)
+            raise
+
+    async def _ingest(self, who: SystemIdentity, upload: Upload, standing: Standing | None) -> IngestResult:
         cap = self.limits.effective_upload_cap
         check_declared_size(upload.declared_size, cap)
         decision = await self.limiter.acquire(who.system_key)

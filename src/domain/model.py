@@ -60,15 +60,6 @@ class SystemRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class BackupStats:
-    """A system's stored backups at a glance; `last_backup_at` None when it never uploaded."""
-
-    count: int
-    total_size: int
-    last_backup_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
 class NewSystem:
     """A freshly created system with its one-time plaintext secret."""
 

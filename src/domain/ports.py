@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Protocol
 
 from domain.events import Actor, Event, EventQuery, Via
+from domain.health import LastError, ScheduleOverride, SystemFacts
 from domain.ledger import Committed, Pruned
-from domain.model import Backup, BackupStats, Limits, Organization, RetentionPolicy, SystemIdentity, SystemRecord
+from domain.model import Backup, Limits, Organization, RetentionPolicy, SystemIdentity, SystemRecord
 
 
 class Clock(Protocol):
@@ -64,8 +65,11 @@ class SystemDirectory(Protocol):
 
     async def get_org(self, org_id: str) -> Organization | None: ...
 
-    async def create_system(self, identity: SystemIdentity, secret_hash: str) -> None:
-        """Raises Conflict when the key exists and NotFound when the org does not."""
+    async def create_system(
+        self, identity: SystemIdentity, secret_hash: str, created_at: datetime | None = None
+    ) -> None:
+        """Raises Conflict when the key exists and NotFound when the org does not. `created_at` (the
+        moment a never-heard-from system's schedule counts from) defaults to the wall clock's now."""
         ...
 
     async def set_suspended(self, system_key: str, suspended: bool) -> None:
@@ -202,16 +206,6 @@ class BackupCatalog(Protocol):
         transaction serialised per organization. Returns them, for the caller to erase their objects."""
         ...
 
-    async def backup_stats(self, org_id: str | None = None) -> dict[str, BackupStats]:
-        """Count, bytes and newest upload time of the stored backups, by system id, for every system
-        (or those of one organization) that has any."""
-        ...
-
-    async def count_stale_systems(self, uploaded_before: datetime) -> int:
-        """How many systems (suspended ones included) have no stored backup uploaded at or after
-        `uploaded_before`, those that never uploaded among them. One aggregate query, whatever the fleet."""
-        ...
-
     async def ping(self) -> None:
         """Raise CatalogUnavailable unless the database answers."""
         ...
@@ -315,4 +309,26 @@ class CheckpointStore(Protocol):
 
     async def leaf_hashes(self, size: int) -> list[bytes]:
         """The stored leaf hashes of seqs 0 to `size` - 1 (fewer when fewer are stored)."""
+        ...
+
+
+class SystemHealth(Protocol):
+    """What the state rule reads (`domain.health`), and the schedules and refusals it reads them from.
+    Raises CatalogUnavailable when the database fails."""
+
+    async def facts(self, org_id: str | None = None, system_key: str | None = None) -> list[SystemFacts]:
+        """The facts of every system, of one organization's, or of the one system with this key, ordered
+        by system key; one query, whatever the fleet. An unknown org or key gives []."""
+        ...
+
+    async def record_refusal(self, system_id: str, error: LastError) -> None:
+        """Keep `error` as the system's newest refusal (replacing the one before). Absent ids: no-op."""
+        ...
+
+    async def set_system_schedule(self, system_key: str, schedule: ScheduleOverride) -> None:
+        """Replace the system's own schedule. Raises NotFound for an unknown key."""
+        ...
+
+    async def set_org_schedule(self, org_id: str, schedule: ScheduleOverride) -> None:
+        """Replace the organization's own schedule. Raises NotFound for an unknown id."""
         ...

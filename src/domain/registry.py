@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from domain.credentials import check_system_key, hash_secret, new_secret, new_system_key
 from domain.errors import InvalidInput, NotFound
 from domain.model import NewSystem, Organization, SystemIdentity
-from domain.ports import IdFactory, SystemDirectory
+from domain.ports import Clock, IdFactory, SystemDirectory
 from domain.sizes import check_quota
 
 MAX_ORG_NAME = 200
@@ -56,6 +56,7 @@ class Registry:
 
     directory: SystemDirectory
     ids: IdFactory
+    clock: Clock
 
     async def create_org(self, name: str, quota_bytes: int | None = None) -> NewOrg:
         """A new organization following the default retention policy."""
@@ -72,7 +73,7 @@ class Registry:
         key = check_system_key(system_key) if system_key is not None else new_system_key()
         secret = new_secret()
         identity = SystemIdentity(system_id=self.ids.new_id(), system_key=key, org_id=org_id)
-        await self.directory.create_system(identity, hash_secret(secret))
+        await self.directory.create_system(identity, hash_secret(secret), self.clock.now())
         return NewSystem(system_key=key, system_secret=secret, org_id=org_id)
 
     async def rotate_secret(self, system_key: str) -> RotatedSecret:

@@ -1,4 +1,4 @@
-"""Operator use cases on systems: list them, show one, find the ones that stopped uploading."""
+"""Operator use cases on systems: list them, show one, their states, the ones that stopped uploading."""
 
 from __future__ import annotations
 
@@ -7,15 +7,14 @@ from datetime import datetime, timedelta
 
 from domain.durations import parse_duration
 from domain.errors import InvalidInput, NotFound
-from domain.model import BackupStats, Limits, SystemIdentity, SystemRecord
-from domain.ports import BackupCatalog, Clock, SystemDirectory
-
-_NONE = BackupStats(count=0, total_size=0, last_backup_at=None)
+from domain.health import LastError, Schedule, SystemFacts, SystemState, state_of
+from domain.model import Limits, SystemIdentity
+from domain.ports import Clock, SystemDirectory, SystemHealth
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SystemSummary:
-    """One row of `system list`. Field names are the JSON keys of SPEC."""
+    """One row of `system list`. Field names are the JSON keys of SPEC; durations in whole seconds."""
 
     system_key: str
     org_id: str
@@ -23,6 +22,11 @@ class SystemSummary:
     backups: int
     total_size: int
     last_backup_at: datetime | None
+    state: SystemState
+    expected_every: int
+    grace: int
+    last_attempt_at: datetime | None
+    last_error: LastError | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,6 +39,11 @@ class SystemDetail:
     backups: int
     total_size: int
     last_backup_at: datetime | None
+    state: SystemState
+    expected_every: int
+    grace: int
+    last_attempt_at: datetime | None
+    last_error: LastError | None
     max_count: int
     max_total_size: int
 
@@ -49,58 +58,121 @@ class StaleSystem:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SystemStatus:
+    """`GET /api/systems/status`: what the service recorded of the asking appliance."""
+
+    state: SystemState
+    last_backup_at: datetime | None
+    next_expected_before: datetime
+    backups: int
+    total_size: int
+    last_error: LastError | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SystemAdmin:
-    """Lets an operator see systems, their backups at a glance, and which went quiet."""
+    """Lets an operator see systems, their state against their schedule, and which went quiet. Every
+    answer comes from one `SystemHealth.facts` read and the one state rule, `domain.health.state_of`."""
 
     directory: SystemDirectory
-    catalog: BackupCatalog
+    health: SystemHealth
     clock: Clock
     limits: Limits
+    schedule: Schedule
+    """The default schedule (BACKUP_EXPECT_EVERY, BACKUP_GRACE)."""
 
     async def identity(self, system_key: str) -> SystemIdentity:
         """The identity an operator acts for. Raises NotFound for an unknown key."""
-        return (await self._record(system_key)).identity
+        record = await self.directory.get_system(system_key)
+        if record is None:
+            raise NotFound(f"system {system_key} not found")
+        return record.identity
 
     async def list_systems(self, org_id: str | None = None) -> list[SystemSummary]:
         """Every system, or those of one organization (NotFound when it does not exist)."""
         if org_id is not None and await self.directory.get_org(org_id) is None:
             raise NotFound(f"organization {org_id} not found")
-        stats = await self.catalog.backup_stats(org_id)
-        return [_summary(r, stats.get(r.identity.system_id, _NONE)) for r in await self.directory.list_systems(org_id)]
+        now = self.clock.now()
+        return [self._summary(facts, now) for facts in await self.health.facts(org_id)]
 
     async def show(self, system_key: str) -> SystemDetail:
         """Raises NotFound for an unknown key."""
-        record = await self._record(system_key)
-        stats = (await self.catalog.backup_stats(record.identity.org_id)).get(record.identity.system_id, _NONE)
-        summary = _summary(record, stats)
+        summary = self._summary(await self._facts(system_key), self.clock.now())
         return SystemDetail(
             **{f.name: getattr(summary, f.name) for f in fields(summary)},
             max_count=self.limits.max_per_system,
             max_total_size=self.limits.max_size_per_system,
         )
 
-    async def stale(self, older_than: str | timedelta) -> list[StaleSystem]:
-        """Systems whose newest stored backup was uploaded before now minus `older_than` (`36h`, `2d`…), and
-        systems that never uploaded; never-uploaded first, then oldest first.
+    async def status(self, who: SystemIdentity) -> SystemStatus:
+        """The appliance's own view. Raises NotFound when the system is gone."""
+        facts = await self._facts(who.system_key)
+        schedule = facts.schedule(self.schedule)
+        return SystemStatus(
+            state=state_of(facts, schedule, self.clock.now()),
+            last_backup_at=facts.last_backup_at,
+            next_expected_before=(facts.last_backup_at or facts.created_at) + schedule.every,
+            backups=facts.backups,
+            total_size=facts.total_size,
+            last_error=facts.last_error,
+        )
+
+    async def states(self, org_id: str | None = None) -> dict[str, SystemState]:
+        """Each system's state by key: the fleet's, or one organization's."""
+        now = self.clock.now()
+        return {
+            f.identity.system_key: state_of(f, f.schedule(self.schedule), now) for f in await self.health.facts(org_id)
+        }
+
+    async def count_states(self) -> dict[SystemState, int]:
+        """How many systems are in each state (every state present, zeros included)."""
+        counts = dict.fromkeys(SystemState, 0)
+        for state in (await self.states()).values():
+            counts[state] += 1
+        return counts
+
+    async def stale(self, older_than: str | timedelta | None = None) -> list[StaleSystem]:
+        """Without `older_than`: the `down` systems. With it (`36h`, `2d`…): systems whose newest stored
+        backup was uploaded before now minus `older_than`, and systems that never uploaded. Never-uploaded
+        first, then oldest first.
 
         Raises:
             InvalidInput: `older_than` is not a duration.
         """
-        cutoff = self.clock.now() - _duration(older_than)
-        stats = await self.catalog.backup_stats()
-        found = []
-        for record in await self.directory.list_systems():
-            who = record.identity
-            last = stats.get(who.system_id, _NONE).last_backup_at
-            if last is None or last < cutoff:
-                found.append(StaleSystem(system_key=who.system_key, org_id=who.org_id, last_backup_at=last))
-        return sorted(found, key=lambda s: (s.last_backup_at is not None, s.last_backup_at or cutoff, s.system_key))
+        now = self.clock.now()
+        found = await self.health.facts()
+        if older_than is None:
+            found = [f for f in found if state_of(f, f.schedule(self.schedule), now) is SystemState.DOWN]
+        else:
+            cutoff = now - _duration(older_than)
+            found = [f for f in found if f.last_backup_at is None or f.last_backup_at < cutoff]
+        rows = [
+            StaleSystem(system_key=f.identity.system_key, org_id=f.identity.org_id, last_backup_at=f.last_backup_at)
+            for f in found
+        ]
+        return sorted(rows, key=lambda s: (s.last_backup_at is not None, s.last_backup_at or now, s.system_key))
 
-    async def _record(self, system_key: str) -> SystemRecord:
-        record = await self.directory.get_system(system_key)
-        if record is None:
+    async def _facts(self, system_key: str) -> SystemFacts:
+        found = await self.health.facts(system_key=system_key)
+        if not found:
             raise NotFound(f"system {system_key} not found")
-        return record
+        return found[0]
+
+    def _summary(self, facts: SystemFacts, now: datetime) -> SystemSummary:
+        schedule = facts.schedule(self.schedule)
+        return SystemSummary(
+            system_key=facts.identity.system_key,
+            org_id=facts.identity.org_id,
+            suspended=facts.suspended,
+            backups=facts.backups,
+            total_size=facts.total_size,
+            last_backup_at=facts.last_backup_at,
+            state=state_of(facts, schedule, now),
+            expected_every=int(schedule.every.total_seconds()),
+            grace=int(schedule.grace.total_seconds()),
+            last_attempt_at=facts.last_attempt_at,
+            last_error=facts.last_error,
+        )
 
 
 def _duration(value: str | timedelta) -> timedelta:
@@ -110,14 +182,3 @@ def _duration(value: str | timedelta) -> timedelta:
         return parse_duration(value)
     except ValueError as error:
         raise InvalidInput("older_than", str(error), value) from None
-
-
-def _summary(record: SystemRecord, stats: BackupStats) -> SystemSummary:
-    return SystemSummary(
-        system_key=record.identity.system_key,
-        org_id=record.identity.org_id,
-        suspended=record.suspended,
-        backups=stats.count,
-        total_size=stats.total_size,
-        last_backup_at=stats.last_backup_at,
-    )

@@ -25,6 +25,7 @@ from obstore.store import MemoryStore
 from adapters.memory.catalog import InMemoryBackupCatalog
 from adapters.memory.directory import InMemorySystemDirectory
 from adapters.memory.events import InMemoryEventLog
+from adapters.memory.health import InMemorySystemHealth
 from adapters.memory.maintenance import InMemoryMaintenanceCatalog
 from adapters.memory.ratelimit import InMemoryRateLimiter
 from adapters.memory.tables import Tables
@@ -34,10 +35,11 @@ from adapters.objectstore.urls import store_from_url
 from adapters.ratelimit.limits_adapter import LimitsRateLimiter
 from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine, upgrade
 from adapters.sql.events import SqlEventLog
+from adapters.sql.health import SqlSystemHealth
 from adapters.sql.maintenance import SqlMaintenanceCatalog
 from adapters.sql.models import Base
 from domain.maintenance import MaintenanceCatalog
-from domain.ports import BackupCatalog, EventLog, ObjectStore, RateLimiter, SystemDirectory
+from domain.ports import BackupCatalog, EventLog, ObjectStore, RateLimiter, SystemDirectory, SystemHealth
 from tests.integration.services import (
     FakeTime,
     Ledger,
@@ -108,6 +110,7 @@ async def ledger(ledger_url: str | None) -> AsyncIterator[Ledger]:
             InMemoryBackupCatalog(tables),
             InMemoryMaintenanceCatalog(tables),
             events=InMemoryEventLog(tables),
+            health=InMemorySystemHealth(tables),
         )
         return
     engine = make_engine(ledger_url)
@@ -122,6 +125,7 @@ async def ledger(ledger_url: str | None) -> AsyncIterator[Ledger]:
             SqlSystemDirectory(engine),
             SqlBackupCatalog(engine),
             SqlMaintenanceCatalog(engine),
+            SqlSystemHealth(engine),
             engine,
             events=SqlEventLog(engine),
         )
@@ -148,6 +152,11 @@ def events(ledger: Ledger) -> EventLog:
 @pytest.fixture
 def maintenance(ledger: Ledger) -> MaintenanceCatalog:
     return ledger.maintenance
+
+
+@pytest.fixture
+def health(ledger: Ledger) -> SystemHealth:
+    return ledger.health
 
 
 # --- ObjectStore ----------------------------------------------------------------------------------

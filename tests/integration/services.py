@@ -41,7 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.memory.clock import FrozenClock
 from domain.maintenance import MaintenanceCatalog
-from domain.ports import BackupCatalog, EventLog, RateLimiter, SystemDirectory
+from domain.ports import BackupCatalog, EventLog, RateLimiter, SystemDirectory, SystemHealth
 from tests.integration.seaweedfs import seaweedfs
 
 PG_IMAGE = "postgres:17.5-alpine"
@@ -295,6 +295,7 @@ class Ledger:
     directory: SystemDirectory
     catalog: BackupCatalog
     maintenance: MaintenanceCatalog
+    health: SystemHealth
     engine: AsyncEngine | None = None
     events: EventLog | None = None
 

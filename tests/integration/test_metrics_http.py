@@ -90,19 +90,29 @@ def test_a_rate_limit_storage_that_fails_open_is_counted(tmp_path: Path) -> None
     assert outcomes(samples)["stored"] == 1
 
 
-def test_stale_systems_are_those_silent_past_stale_after_or_never_heard_from(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, stale_after="36h")
+def test_stale_systems_are_the_down_ones_and_every_state_is_counted(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, expect_every="24h", grace="12h")
     fresh, silent, _never = provision(settings, systems=3)
     with live_server(settings) as server:
         for tenant in (fresh, silent):
             with client(server, tenant) as http:
                 assert http.post(URL, content=pgp(1000)).status_code == 201
-        assert one(scrape(server), "backup_collect_stale_systems") == 1
-    # Two days on, the clock says: only `fresh` uploads again.
+        samples = scrape(server)
+        assert one(samples, "backup_collect_stale_systems") == 0
+        assert states(samples) == {"up": 2, "new": 1, "late": 0, "down": 0, "failing": 0, "paused": 0}
+    # Two days on, the clock says: only `fresh` uploads again; `silent` and `never` missed every + grace.
     later = FrozenClock(_now_plus(settings, timedelta(days=2)))
     with live_server(settings, Overrides(clock=later)) as server, client(server, fresh) as http:
         assert http.post(URL, content=pgp(1000)).status_code == 201
-        assert one(scrape(server), "backup_collect_stale_systems") == 2
+        samples = scrape(server)
+        assert one(samples, "backup_collect_stale_systems") == 2
+        assert states(samples) == {"up": 1, "new": 0, "late": 0, "down": 2, "failing": 0, "paused": 0}
+
+
+def states(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> dict[str, float]:
+    return {
+        dict(labels)["state"]: value for (name, labels), value in samples.items() if name == "backup_collect_systems"
+    }
 
 
 def _now_plus(settings: Settings, delta: timedelta) -> Any:

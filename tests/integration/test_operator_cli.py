@@ -110,7 +110,13 @@ def test_an_operator_watches_orgs_and_systems_and_restores_a_backup(tmp_path: Pa
         "BACKUPS",
         "TOTAL_SIZE",
         "LAST_BACKUP_AT",
+        "STATE",
+        "EXPECTED_EVERY",
+        "GRACE",
+        "LAST_ATTEMPT_AT",
+        "LAST_ERROR",
     ]
+    assert table.stdout.splitlines()[1].split()[-5:-2] == ["up", "1d", "12h"]
 
     listed = ok_json(data_dir, "backup", "list", tenant.key)
     assert [b["id"] for b in listed] == [newest, older]
@@ -289,7 +295,13 @@ def test_destroy_without_yes_is_a_usage_error_and_erases_nothing(
 
 @pytest.mark.parametrize(
     "args",
-    [("stale",), ("backup", "get", "KEY"), ("org", "set-quota", "ORG"), ("system", "frobnicate"), ("backup",)],
+    [
+        ("system", "set-schedule"),
+        ("backup", "get", "KEY"),
+        ("org", "set-quota", "ORG"),
+        ("system", "frobnicate"),
+        ("backup",),
+    ],
 )
 def test_usage_errors_exit_2(env: Settings, capsys: pytest.CaptureFixture[str], args: tuple[str, ...]) -> None:
     with pytest.raises(SystemExit) as raised:
@@ -323,12 +335,14 @@ EXPECTED = {
     ("org", "list"),
     ("org", "show"),
     ("org", "set-quota"),
+    ("org", "set-schedule"),
     ("system", "create"),
     ("system", "list"),
     ("system", "show"),
     ("system", "rotate-secret"),
     ("system", "suspend"),
     ("system", "resume"),
+    ("system", "set-schedule"),
     ("system", "destroy"),
     ("backup", "list"),
     ("backup", "get"),
@@ -372,3 +386,29 @@ def test_the_progress_bar_is_drawn_only_on_a_terminal(tty: bool) -> None:
         assert "100%" in drawn
     else:
         assert drawn == ""
+
+
+def test_set_schedule_gives_a_system_or_an_org_its_own_and_default_drops_it(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = provision(env)[0]
+    code, out, _ = run_main(capsys, "org", "set-schedule", tenant.org_id, "--every", "6h", "--grace", "0s", "--json")
+    assert (code, json.loads(out)) == (0, {"id": tenant.org_id, "expected_every": 21600, "grace": 0})
+    code, out, _ = run_main(capsys, "system", "set-schedule", tenant.key, "--every", "1h", "--json")
+    shown = json.loads(out)
+    assert (code, shown["expected_every"], shown["grace"], shown["state"]) == (0, 3600, 0, "new")
+    code, out, _ = run_main(capsys, "system", "set-schedule", tenant.key, "default", "--json")
+    assert json.loads(out)["expected_every"] == 21600
+    code, out, _ = run_main(capsys, "stale", "--json")
+    assert (code, json.loads(out)) == (0, [])  # created just now: `new`, not `down`
+    for args, line in [
+        ((tenant.key,), "give --every and/or --grace, or the word default (not both)"),
+        ((tenant.key, "default", "--every", "1h"), "give --every and/or --grace, or the word default (not both)"),
+        ((tenant.key, "--every", "0s"), "--every: must be longer than 0"),
+        ((tenant.key, "--grace", "soon"), "--grace: 'soon' is not a duration"),
+    ]:
+        code, _, err = run_main(capsys, "system", "set-schedule", *args)
+        assert code == 2
+        assert ours(err)[0].startswith(f"backup-collect: {line}")
+    code, _, err = run_main(capsys, "system", "set-schedule", "nope", "--every", "1h")
+    assert (code, ours(err)) == (1, ["backup-collect: system nope not found"])

@@ -14,6 +14,7 @@ from obstore.store import MemoryStore
 from adapters.memory.catalog import InMemoryBackupCatalog
 from adapters.memory.clock import FrozenClock
 from adapters.memory.directory import InMemorySystemDirectory
+from adapters.memory.health import InMemorySystemHealth
 from adapters.memory.maintenance import InMemoryMaintenanceCatalog
 from adapters.memory.ratelimit import InMemoryRateLimiter
 from adapters.memory.tables import Tables
@@ -63,6 +64,7 @@ class World:
         self.directory = InMemorySystemDirectory(tables, self.clock)
         self.catalog = self.catalog_class(tables, self.clock)
         self.maintenance = InMemoryMaintenanceCatalog(tables)
+        self.health = InMemorySystemHealth(tables)
         self.objects = self.store_class(MemoryStore())
         self.limiter = InMemoryRateLimiter(self.windows, self.clock)
         self.settings = settings = replace(
@@ -80,6 +82,7 @@ class World:
                 directory=self.directory,
                 catalog=self.catalog,
                 maintenance=self.maintenance,
+                health=self.health,
                 objects=self.objects,
                 limiter=self.limiter,
                 clock=self.clock,

@@ -146,25 +146,31 @@ def test_a_csrf_token_of_another_session_is_refused(http: Client, clock: FrozenC
     assert http.post("/console/systems/fresh/suspend", data={"csrf": old_token}).status_code == 403
 
 
-def test_stale_systems_come_first_and_marked(http: Client, clock: FrozenClock) -> None:
+def test_down_systems_come_first_and_marked(http: Client, clock: FrozenClock) -> None:
     secrets = fleet(http, clock)
     sign_in(http)
     page = http.get(f"/console/orgs/{secrets['org_id']}")
     assert page.status_code == 200
     rows = re.findall(r'<tr class="([^"]*)" data-system="([^"]+)"', page.text)
     assert rows == [("is-stale", "never"), ("is-stale", "quiet"), ("", "fresh")]
-    assert "stale after 36 h" in page.text
+    assert re.findall(
+        r'data-system="[^"]+">\s*<td><a [^>]+>[^<]+</a></td>\s*<td>\s*<span class="badge [a-z]+">([a-z]+)<', page.text
+    ) == ["down", "down", "up"]
+    system = http.get("/console/systems/quiet").text
+    assert "expected every 24 h, grace 12 h" in system
     orgs = http.get("/console")
     assert re.search(r'badge stale">2</span>', orgs.text)
 
 
-def test_stale_follows_backup_stale_after(clock: FrozenClock) -> None:
+def test_the_deprecated_stale_after_is_the_expected_interval_with_no_grace(clock: FrozenClock) -> None:
     with make_client(clock, BACKUP_ADMIN_TOKEN=TOKEN, BACKUP_STALE_AFTER="3d") as http:
         secrets = fleet(http, clock)
         sign_in(http)
         page = http.get(f"/console/orgs/{secrets['org_id']}")
         rows = re.findall(r'<tr class="([^"]*)" data-system="([^"]+)"', page.text)
-        assert rows == [("is-stale", "never"), ("", "fresh"), ("", "quiet")]
+        # `never` was created 50 h ago: still `new` within 3 d; the others stored one within 3 d.
+        assert rows == [("", "never"), ("", "quiet"), ("", "fresh")]
+        assert "expected every 3 d, grace 0 s" in http.get("/console/systems/quiet").text
 
 
 def test_suspend_and_resume_run_the_admin_use_case(http: Client, clock: FrozenClock) -> None:
@@ -174,7 +180,7 @@ def test_suspend_and_resume_run_the_admin_use_case(http: Client, clock: FrozenCl
     answer = http.post("/console/systems/fresh/suspend", data={"csrf": token}, follow_redirects=False)
     assert (answer.status_code, answer.headers["location"]) == (303, "/console/systems/fresh")
     assert upload(http, "fresh", secrets["fresh"], pgp(100)).status_code == 401
-    assert 'badge suspended">suspended' in http.get("/console/systems/fresh").text
+    assert 'badge suspended">paused' in http.get("/console/systems/fresh").text
     http.post("/console/systems/fresh/resume", data={"csrf": token})
     assert upload(http, "fresh", secrets["fresh"], pgp(100)).status_code == 201
 

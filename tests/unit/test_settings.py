@@ -22,7 +22,9 @@ def test_defaults_are_spec_defaults() -> None:
     assert settings.append_only is False
     assert settings.admin_token is None
     assert settings.metrics_token is None
-    assert settings.stale_after == timedelta(hours=36)
+    assert (settings.expect_every, settings.grace) == (timedelta(hours=24), timedelta(hours=12))
+    assert settings.check_every == timedelta(minutes=1)
+    assert settings.deprecated == ()
     assert settings.log_format == "text"
 
 
@@ -69,9 +71,30 @@ def test_observability_settings_are_read() -> None:
     settings = Settings.from_env(
         {"BACKUP_STALE_AFTER": "2d", "BACKUP_LOG_FORMAT": "JSON", "BACKUP_METRICS_TOKEN": "scrape-me-" * 4}
     )
-    assert settings.stale_after == timedelta(days=2)
     assert settings.log_format == "json"
     assert settings.metrics_token == "scrape-me-" * 4
+
+
+def test_deprecated_stale_after_is_the_expected_interval_with_no_grace_and_says_so() -> None:
+    settings = Settings.from_env({"BACKUP_STALE_AFTER": "2d"})
+    assert (settings.expect_every, settings.grace) == (timedelta(days=2), timedelta(0))
+    (line,) = settings.deprecated
+    assert "BACKUP_STALE_AFTER is deprecated" in line
+    assert "BACKUP_EXPECT_EVERY" in line
+
+
+def test_expect_every_wins_over_the_deprecated_stale_after() -> None:
+    settings = Settings.from_env({"BACKUP_STALE_AFTER": "2d", "BACKUP_EXPECT_EVERY": "1h", "BACKUP_GRACE": "30m"})
+    assert (settings.expect_every, settings.grace) == (timedelta(hours=1), timedelta(minutes=30))
+    assert "ignored" in settings.deprecated[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("BACKUP_EXPECT_EVERY", "0s"), ("BACKUP_GRACE", "soon"), ("BACKUP_CHECK_EVERY", "0m")]
+)
+def test_a_bad_schedule_stops_the_process_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
 
 
 def test_trusted_proxies_are_addresses_or_networks() -> None:

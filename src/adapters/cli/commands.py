@@ -7,6 +7,7 @@ import contextlib
 import os
 import tempfile
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from adapters.shapes import preview_shape
 from domain.durations import parse_duration
 from domain.errors import InvalidInput
 from domain.events import Via
+from domain.health import ScheduleOverride
 from domain.keeping import TIERS
 from domain.naming import download_name
 from domain.restore import verified
@@ -174,11 +176,35 @@ class PartFile:
 
 
 async def stale(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.systems.stale(duration_option(args.older_than, "--older-than"))
+
+
+def duration_option(text: str | None, option: str) -> timedelta | None:
+    if text is None:
+        return None
     try:
-        older_than = parse_duration(args.older_than)
+        return parse_duration(text)
     except ValueError as exc:
-        raise UsageError(f"--older-than: {exc}") from None
-    return await services.systems.stale(older_than)
+        raise UsageError(f"{option}: {exc}") from None
+
+
+def schedule_option(args: argparse.Namespace) -> ScheduleOverride:
+    """`default`, or `--every` and/or `--grace` (an omitted one follows the level above)."""
+    if (args.default is None) == (args.every is None and args.grace is None):
+        raise UsageError("give --every and/or --grace, or the word default (not both)")
+    every, grace = duration_option(args.every, "--every"), duration_option(args.grace, "--grace")
+    if every is not None and not every:
+        raise UsageError("--every: must be longer than 0")
+    return ScheduleOverride(every=every, grace=grace)
+
+
+async def system_set_schedule(services: CliServices, args: argparse.Namespace) -> Any:
+    await services.schedules.set_system(args.key, schedule_option(args))
+    return await services.systems.show(args.key)
+
+
+async def org_set_schedule(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.schedules.set_org(args.org_id, schedule_option(args))
 
 
 def size_option(text: str, option: str) -> int:

@@ -31,10 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     _log(top)
     _retention(top)
 
-    stale = _command(top, "stale", commands.stale, "systems whose newest backup is older than DURATION, or none")
-    stale.add_argument(
-        "--older-than", required=True, metavar="DURATION", help="a whole number and a unit of s m h d w: 90m, 36h, 2d"
+    stale = _command(
+        top,
+        "stale",
+        commands.stale,
+        "systems whose newest backup is older than DURATION (or none); default: the down ones",
     )
+    stale.add_argument("--older-than", metavar="DURATION", help="a whole number and a unit of s m h d w: 90m, 36h, 2d")
     check = _command(
         top, "fsck", commands.fsck, "compare the catalog with the object store; exit 0 only when nothing is left wrong"
     )
@@ -89,6 +92,20 @@ def _orgs(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     keep.add_argument("default", nargs="?", choices=["default"], help="drop the organization's own policy")
     _tier_options(keep)
 
+    schedule = _command(
+        org, "set-schedule", commands.org_set_schedule, "set how often the org's systems must store a backup"
+    )
+    schedule.add_argument("org_id", metavar="ORG_ID")
+    _schedule_options(schedule, "BACKUP_EXPECT_EVERY / BACKUP_GRACE")
+
+
+def _schedule_options(command: argparse.ArgumentParser, above: str) -> None:
+    command.add_argument("default", nargs="?", choices=["default"], help=f"drop the own schedule: follow {above} again")
+    command.add_argument("--every", metavar="DURATION", help="expected interval (90m, 36h, 2d); omitted: " + above)
+    command.add_argument(
+        "--grace", metavar="DURATION", help="slack past it before `down` (0s allowed); omitted: " + above
+    )
+
 
 def _tier_options(command: argparse.ArgumentParser) -> None:
     for tier, what in (
@@ -131,6 +148,11 @@ def _systems(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         ("resume", commands.system_resume, "accept a suspended system's credentials again"),
     ):
         _command(system, name, handler, help_text).add_argument("key", metavar="KEY")
+    schedule = _command(
+        system, "set-schedule", commands.system_set_schedule, "set how often a system must store a backup"
+    )
+    schedule.add_argument("key", metavar="KEY")
+    _schedule_options(schedule, "its organization's schedule")
     destroy = _command(
         system,
         "destroy",

@@ -7,6 +7,7 @@ from typing import Any
 from domain.sizes import human_size
 
 # Keys whose integer values are byte counts, shown in IEC units.
+_DURATIONS = {"expected_every", "grace"}
 _SIZES = {"size", "total_size", "used_bytes", "quota_bytes", "effective_quota_bytes", "max_total_size"}
 
 
@@ -48,7 +49,19 @@ def cell(key: str, value: Any) -> str:
         return "yes" if value else "no"
     if key in _SIZES and isinstance(value, int):
         return human_size(value)
+    if key in _DURATIONS and isinstance(value, int):
+        return duration(value)
+    if key == "last_error" and isinstance(value, dict):
+        return f"{value['status']} {value['key']} at {value['at']}"
     return str(value)
+
+
+def duration(seconds: int) -> str:
+    """Whole seconds as operators write them: the largest unit of `w d h m s` that divides them."""
+    for unit, length in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % length == 0:
+            return f"{seconds // length}{unit}"
+    return f"{seconds}s"
 
 
 def _indent(text: str) -> str:

@@ -14,6 +14,7 @@ from domain.organizations import OrgAdmin
 from domain.ports import CheckpointStore
 from domain.registry import Registry
 from domain.restore import BackupAccess
+from domain.schedules import Schedules
 from domain.systems import SystemAdmin
 
 
@@ -39,6 +40,9 @@ class CliServices(Protocol):
 
     @property
     def systems(self) -> SystemAdmin: ...
+
+    @property
+    def schedules(self) -> Schedules: ...
 
     @property
     def destroy(self) -> DestroySystem: ...

@@ -23,6 +23,7 @@ from adapters.http.openapi import docs_assets, docs_redirect, openapi_config
 from adapters.http.restore import delete_backup, download_backup, list_backups
 from adapters.http.scrape import metrics_route
 from adapters.http.services import API_SERVICES, ApiServices
+from adapters.http.status import system_status
 
 
 def create_litestar(
@@ -42,6 +43,7 @@ def create_litestar(
             list_backups,
             download_backup,
             delete_backup,
+            system_status,
             health,
             ready,
             *transparency.ROUTES,

@@ -6,7 +6,7 @@ fleet of thousands of appliances stays a handful of series.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -78,7 +78,13 @@ class Metrics:
         )
         self._stale = Gauge(
             "backup_collect_stale_systems",
-            "Systems whose newest backup is older than BACKUP_STALE_AFTER, or that never uploaded.",
+            "Systems down: no stored backup within their expected interval plus grace.",
+            registry=self.registry,
+        )
+        self._states = Gauge(
+            "backup_collect_systems",
+            "Systems in each state (new, up, late, down, failing, paused).",
+            ["state"],
             registry=self.registry,
         )
         self._dependency_errors = _DependencyErrors(rate_limit_failures)
@@ -101,8 +107,11 @@ class Metrics:
         """Read the uploads in flight from `count` at every scrape."""
         self._inflight.set_function(count)
 
-    def set_stale_systems(self, count: int) -> None:
-        self._stale.set(count)
+    def set_states(self, counts: Mapping[str, int]) -> None:
+        """The count of systems in each state; `down` ones are also the stale-systems gauge."""
+        for state, count in counts.items():
+            self._states.labels(state).set(count)
+        self._stale.set(counts.get("down", 0))
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric of this registry."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from litestar import Request, Response, get
@@ -25,17 +25,17 @@ async def scrape(
     request: Request[Any, Any, Any],
     metrics: Service[Registry],
     metrics_token: Service[str | None],
-    stale_systems: Service[Callable[[], Awaitable[int]]],
+    system_states: Service[Callable[[], Awaitable[Mapping[str, int]]]],
 ) -> Response[str]:
-    """Every metric of this process; the stale-systems gauge is counted afresh by one query per scrape."""
+    """Every metric of this process; the systems' states are counted afresh by one query per scrape."""
     token = metrics_token
     if token is not None and not bearer_matches(request.headers.get("authorization"), token):
         raise NotAuthorizedException("invalid metrics token", headers={"WWW-Authenticate": METRICS_CHALLENGE})
     try:
-        metrics.set_stale_systems(await stale_systems())
+        metrics.set_states(await system_states())
     except Unavailable as exc:
         # The other metrics still tell the story (the database errors among them); the gauge keeps its last count.
-        log.warning("stale systems not counted: %s", exc)
+        log.warning("system states not counted: %s", exc)
         metrics.dependency_error("database")
     return Response(metrics.render().decode(), media_type=MEDIA_TYPE)
 

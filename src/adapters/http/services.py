@@ -8,7 +8,7 @@ field on the container, and its property here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Protocol, TypeAlias, TypeVar
 
 from litestar.di import NamedDependency
@@ -25,6 +25,7 @@ from domain.organizations import OrgAdmin
 from domain.ports import BackupCatalog, ObjectStore, SystemDirectory
 from domain.registry import Registry
 from domain.restore import BackupAccess
+from domain.schedules import Schedules
 from domain.systems import SystemAdmin
 
 if TYPE_CHECKING:
@@ -78,6 +79,9 @@ class ApiServices(Protocol):
     def systems(self) -> SystemAdmin: ...
 
     @property
+    def schedules(self) -> Schedules: ...
+
+    @property
     def destroy(self) -> DestroySystem: ...
 
     @property
@@ -99,8 +103,8 @@ class ApiServices(Protocol):
         ...
 
     @property
-    def stale_systems(self) -> Callable[[], Awaitable[int]]:
-        """Counts the systems silent for longer than BACKUP_STALE_AFTER, or never heard from."""
+    def system_states(self) -> Callable[[], Awaitable[Mapping[str, int]]]:
+        """Counts the systems in each state (the state rule of `domain.health`)."""
         ...
 
     @property

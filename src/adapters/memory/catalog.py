@@ -20,7 +20,7 @@ from domain.ledger import (
     pruned,
     settle,
 )
-from domain.model import Backup, BackupState, BackupStats, Limits
+from domain.model import Backup, BackupState, Limits
 from domain.ports import Clock, OrgUsage
 
 
@@ -186,23 +186,6 @@ class InMemoryBackupCatalog:
             done = Pruned(pruned, rules)
             self.tables.append_events(pruned_by_policy(done, self.clock.now()))
             return done
-
-    async def backup_stats(self, org_id: str | None = None) -> dict[str, BackupStats]:
-        stats: dict[str, BackupStats] = {}
-        for row in self.rows.values():
-            if row.state is not BackupState.STORED or (org_id is not None and row.org_id != org_id):
-                continue
-            seen = stats.get(row.system_id, BackupStats(count=0, total_size=0, last_backup_at=None))
-            last = row.uploaded_at if seen.last_backup_at is None else max(seen.last_backup_at, row.uploaded_at)
-            stats[row.system_id] = BackupStats(
-                count=seen.count + 1, total_size=seen.total_size + row.size, last_backup_at=last
-            )
-        return stats
-
-    async def count_stale_systems(self, uploaded_before: datetime) -> int:
-        newest = {system_id: stats.last_backup_at for system_id, stats in (await self.backup_stats()).items()}
-        ids = [entry.identity.system_id for entry in self.tables.systems.values()]
-        return len([s for s in ids if (last := newest.get(s)) is None or last < uploaded_before])
 
     async def ping(self) -> None:
         return None

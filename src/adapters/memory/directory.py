@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from adapters.memory.tables import SystemEntry, Tables
 from domain.credentials import verify_secret
@@ -47,12 +48,17 @@ class InMemorySystemDirectory:
     async def get_org(self, org_id: str) -> Organization | None:
         return self.orgs.get(org_id)
 
-    async def create_system(self, identity: SystemIdentity, secret_hash: str) -> None:
+    async def create_system(
+        self, identity: SystemIdentity, secret_hash: str, created_at: datetime | None = None
+    ) -> None:
         if identity.org_id not in self.orgs:
             raise NotFound(f"organization {identity.org_id} not found")
         if identity.system_key in self.systems or self.tables.system_by_id(identity.system_id) is not None:
             raise Conflict(f"system {identity.system_key} exists already")
-        self.systems[identity.system_key] = SystemEntry(identity, secret_hash)
+        entry = SystemEntry(identity, secret_hash)
+        if created_at is not None:
+            entry.created_at = created_at
+        self.systems[identity.system_key] = entry
         self._log(EventType.SYSTEM_CREATED, identity)
 
     async def set_suspended(self, system_key: str, suspended: bool) -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from domain.events import Event, NewEvent, numbered
+from domain.health import LastError, ScheduleOverride
 from domain.model import Backup, Organization, SystemIdentity
 from domain.ports import StoredCheckpoint
 
@@ -19,6 +21,9 @@ class SystemEntry:
     identity: SystemIdentity
     secret_hash: str
     suspended: bool = False
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    schedule: ScheduleOverride = field(default_factory=ScheduleOverride)
+    last_error: LastError | None = None
 
 
 @dataclass
@@ -29,6 +34,8 @@ class Tables:
     backups: dict[str, Backup] = field(default_factory=dict)
     used: dict[str, int] = field(default_factory=dict)
     """Each organization's committed bytes."""
+    org_schedules: dict[str, ScheduleOverride] = field(default_factory=dict)
+    """Each organization's own schedule, by id (absent: none)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Serialises the ledger's read-modify-write transactions, as the org row lock does in SQL."""
     leases: dict[str, asyncio.Lock] = field(default_factory=dict)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.sql import events
@@ -14,7 +12,7 @@ from adapters.sql.protection import SqlRetentionOps
 from domain.errors import NotFound, Protected
 from domain.events import Actor, Via, deleted
 from domain.ledger import check_unprotected
-from domain.model import Backup, BackupState, BackupStats
+from domain.model import Backup, BackupState
 from domain.ports import OrgUsage
 
 
@@ -105,39 +103,6 @@ class SqlBackupCatalog(SqlRetentionOps):
             await events.append(await session.connection(), gone)
             return [row.to_domain() for row in rows]
 
-    async def backup_stats(self, org_id: str | None = None) -> dict[str, BackupStats]:
-        """One aggregate query over the stored rows, grouped by system."""
-        query = (
-            select(BackupRow.system_id, func.count(), func.sum(BackupRow.size), func.max(BackupRow.uploaded_at))
-            .where(BackupRow.state == BackupState.STORED.value)
-            .group_by(BackupRow.system_id)
-        )
-        if org_id is not None:
-            query = query.where(BackupRow.org_id == org_id)
-        async with guarded(), self._sessions() as session:
-            result = await session.execute(query)
-            return {
-                system_id: BackupStats(count=count, total_size=int(total or 0), last_backup_at=_utc(last))
-                for system_id, count, total, last in result.all()
-            }
-
-    async def count_stale_systems(self, uploaded_before: datetime) -> int:
-        """Every system left-joined to its newest stored upload, counted in the database."""
-        newest = (
-            select(BackupRow.system_id, func.max(BackupRow.uploaded_at).label("last"))
-            .where(BackupRow.state == BackupState.STORED.value)
-            .group_by(BackupRow.system_id)
-            .subquery()
-        )
-        query = (
-            select(func.count())
-            .select_from(SystemRow)
-            .outerjoin(newest, newest.c.system_id == SystemRow.id)
-            .where(or_(newest.c.last.is_(None), newest.c.last < uploaded_before))
-        )
-        async with guarded(), self._sessions() as session:
-            return int((await session.execute(query)).scalar_one())
-
     async def ping(self) -> None:
         """Raise CatalogUnavailable unless the database answers a trivial query."""
         async with guarded(), self._sessions() as session:
@@ -162,12 +127,3 @@ def _stored_row(system_id: str, backup_id: str) -> Select[BackupRow]:
 async def _locked_org(session: AsyncSession, org_id: str) -> OrganizationRow | None:
     """Take the org's row lock, the one every commit of the org queues on."""
     return await session.scalar(select(OrganizationRow).where(OrganizationRow.id == org_id).with_for_update())
-
-
-def _utc(value: datetime | str | None) -> datetime | None:
-    """`max()` over the column loses its type on SQLite (a naive value or a string comes back)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

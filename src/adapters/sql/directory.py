@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, delete, select, update
@@ -93,7 +94,9 @@ class SqlSystemDirectory:
             return None
         return row.to_domain()
 
-    async def create_system(self, identity: SystemIdentity, secret_hash: str) -> None:
+    async def create_system(
+        self, identity: SystemIdentity, secret_hash: str, created_at: datetime | None = None
+    ) -> None:
         """Insert an active system keeping only the salted hash of its secret.
 
         Raises:
@@ -112,6 +115,7 @@ class SqlSystemDirectory:
                         org_id=identity.org_id,
                         secret_hash=secret_hash,
                         suspended=False,
+                        **({} if created_at is None else {"created_at": created_at}),
                     )
                 )
                 await self._log(session, system_event(EventType.SYSTEM_CREATED, identity, self._clock.now()))

@@ -84,6 +84,9 @@ class OrganizationRow(Base):
     keep_daily: Mapped[int | None] = mapped_column(Integer, nullable=True)
     keep_weekly: Mapped[int | None] = mapped_column(Integer, nullable=True)
     keep_monthly: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Added by r0008: the org's own schedule in seconds; NULL follows BACKUP_EXPECT_EVERY / BACKUP_GRACE.
+    expect_every_s: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    grace_s: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     @property
     def retention(self) -> RetentionPolicy | None:
@@ -104,6 +107,13 @@ class SystemRow(Base):
     secret_hash: Mapped[str] = mapped_column(Text)
     suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    # Added by r0008: the system's own schedule (NULL follows its org's), and its newest refusal.
+    expect_every_s: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    grace_s: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_error_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class BackupRow(Base):
@@ -246,6 +256,7 @@ EVENT_HEAD = cast(Table, EventHeadRow.__table__)
 CHECKPOINTS = cast(Table, CheckpointRow.__table__)
 LEAF_HASHES = cast(Table, LeafHashRow.__table__)
 ORGANIZATIONS = cast(Table, OrganizationRow.__table__)
+SYSTEMS = cast(Table, SystemRow.__table__)
 _BACKUP_FIELDS = tuple(field.name for field in dataclasses.fields(Backup))
 
 
@@ -284,3 +295,13 @@ def policy_values(policy: RetentionPolicy | None) -> dict[str, int | None]:
         "keep_weekly": policy.keep_weekly,
         "keep_monthly": policy.keep_monthly,
     }
+
+
+def utc(value: datetime | str | None) -> datetime | None:
+    """An aware UTC value from what an aggregate hands back: `max()` over a column loses its type on
+    SQLite (a naive value or a string comes back)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

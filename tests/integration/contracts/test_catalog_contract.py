@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC
 
 import pytest
 from uuid6 import uuid7
 
-from adapters.memory.clock import FrozenClock
 from domain.errors import CatalogUnavailable, Conflict, NotFound, TooLarge
 from domain.ledger import Outcome
 from domain.model import Backup, BackupState, Limits, SystemIdentity
 from domain.ports import BackupCatalog, OrgUsage, SystemDirectory
 from domain.retention import PruneRule
-from domain.systems import SystemAdmin
 from tests.integration.contracts.builders import intent, new_org, new_system, now
 from tests.integration.services import Ledger
 
@@ -310,35 +308,3 @@ async def test_an_intent_older_than_every_kept_backup_is_pruned_at_once(
     assert await used(catalog, who.org_id) == 20
     await catalog.finish_deletion([older.id])
     assert await catalog.get_backup(who.system_id, older.id) is None
-
-
-async def test_stale_systems_are_those_silent_since_the_cutoff_or_never_heard_from(
-    directory: SystemDirectory, catalog: BackupCatalog
-) -> None:
-    org = await new_org(directory)
-    now = datetime.now(UTC)
-    cutoff = now - timedelta(hours=36)
-    silent, fresh, never, mixed, gone = [await new_system(directory, org) for _ in range(5)]
-    await directory.set_suspended(never.system_key, True)
-    for who, age in [(silent, timedelta(hours=40)), (fresh, timedelta(hours=1)), (mixed, timedelta(days=9))]:
-        started = intent(who, 10, uploaded_at=now - age)
-        await catalog.begin_upload(started)
-        await catalog.commit_upload(started, LIMITS, now)
-    newer = intent(mixed, 10, uploaded_at=now - timedelta(hours=2))
-    await catalog.begin_upload(newer)
-    await catalog.commit_upload(newer, LIMITS, now)
-    # An upload still in flight, or one being deleted, is no sign of life.
-    await catalog.begin_upload(intent(gone, 10, uploaded_at=now))
-    assert await catalog.count_stale_systems(cutoff) == 3  # silent, never (suspended counts), gone
-    assert await catalog.count_stale_systems(now - timedelta(days=30)) == 2  # never, gone
-    assert await catalog.count_stale_systems(now + timedelta(seconds=1)) == 5
-    # The metric's one query and the operators' `stale` (CLI, admin API, console) apply one rule.
-    operators = SystemAdmin(directory=directory, catalog=catalog, clock=FrozenClock(now), limits=LIMITS)
-    for older_than in (timedelta(hours=36), timedelta(days=30), timedelta(seconds=-1)):
-        listed = await operators.stale(older_than)
-        assert len(listed) == await catalog.count_stale_systems(now - older_than)
-    assert {s.system_key for s in await operators.stale(timedelta(hours=36))} == {
-        silent.system_key,
-        never.system_key,
-        gone.system_key,
-    }

@@ -4,7 +4,7 @@ SQLite and on PostgreSQL; the object store in memory, on local files and on S3."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from uuid6 import uuid7
@@ -131,24 +131,6 @@ async def test_begin_system_deletion_marks_every_row_and_uncounts_the_stored_one
     assert await catalog.begin_system_deletion(who.system_id) == []
     await directory.delete_system(who.system_key)
     assert await directory.get_system(who.system_key) is None
-
-
-async def test_backup_stats_count_the_stored_backups_per_system(
-    directory: SystemDirectory, catalog: BackupCatalog
-) -> None:
-    acme, beta = await new_org(directory), await new_org(directory)
-    a, idle = await new_system(directory, acme), await new_system(directory, acme)
-    b = await new_system(directory, beta)
-    await stored(catalog, a, 100, T0)
-    await stored(catalog, a, 250, T0 + timedelta(hours=3))
-    await stored(catalog, b, 7, T0 - timedelta(days=1))
-    stats = await catalog.backup_stats()
-    assert set(stats) == {a.system_id, b.system_id}
-    assert (stats[a.system_id].count, stats[a.system_id].total_size) == (2, 350)
-    assert stats[a.system_id].last_backup_at == T0 + timedelta(hours=3)
-    assert stats[b.system_id].last_backup_at == T0 - timedelta(days=1)
-    assert set(await catalog.backup_stats(beta)) == {b.system_id}
-    assert idle.system_id not in stats
 
 
 # --- ObjectStore ----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from domain.keeping import TIERS
 from domain.model import RetentionPolicy
 from domain.organizations import OrgAdmin, OrgDetail, OrgSummary
 from domain.registry import NewOrg, Registry
+from domain.schedules import Schedules, schedule_override
 from domain.sizes import check_quota
 
 
@@ -33,6 +34,10 @@ class OrgPatch(msgspec.Struct, forbid_unknown_fields=True):
 
     quota_bytes: int | msgspec.UnsetType | None = msgspec.UNSET
     retention: dict[str, Any] | msgspec.UnsetType | None = msgspec.UNSET
+    expected_every: str | int | msgspec.UnsetType | None = msgspec.UNSET
+    """A duration (`90m`, `36h`, `2d`) or whole seconds. Naming either schedule field sets the org's own
+    schedule to exactly those given (null or absent: BACKUP_EXPECT_EVERY / BACKUP_GRACE)."""
+    grace: str | int | msgspec.UnsetType | None = msgspec.UNSET
 
 
 @post("/orgs", status_code=201, operation_class=Documented, responses=errors(400, 401, 413, 503))
@@ -55,20 +60,28 @@ async def show_org(org_id: FromPath[str], orgs: Service[OrgAdmin]) -> Response[E
 
 @patch("/orgs/{org_id:str}", operation_class=Documented, responses=errors(400, 401, 404, 413, 503))
 async def set_org_quota(
-    org_id: FromPath[str], data: JSONBody[OrgPatch], orgs: Service[OrgAdmin]
+    org_id: FromPath[str], data: JSONBody[OrgPatch], orgs: Service[OrgAdmin], schedules: Service[Schedules]
 ) -> Response[Envelope[OrgDetail]]:
-    """Set the organization's own quota (`0` none, `null` the default) and/or its own retention policy
-    (`null` the default). Both are checked before either changes."""
-    if data.quota_bytes is msgspec.UNSET and data.retention is msgspec.UNSET:
-        raise InvalidInput("body", "give quota_bytes or retention", "{}")
-    policy = None if data.retention is None or data.retention is msgspec.UNSET else policy_from(data.retention)
-    if data.quota_bytes is not msgspec.UNSET:
+    """Set the organization's own quota (`0` none, `null` the default), its own retention policy (`null`
+    the default) and/or its schedule. All are checked before any changes."""
+    unset = msgspec.UNSET
+    fields = (data.quota_bytes, data.retention, data.expected_every, data.grace)
+    if all(field is unset for field in fields):
+        raise InvalidInput("body", "give quota_bytes, retention, expected_every or grace", "{}")
+    policy = None if data.retention is None or data.retention is unset else policy_from(data.retention)
+    if data.quota_bytes is not unset:
         check_quota(data.quota_bytes)
-    if data.retention is not msgspec.UNSET:
+    override = None
+    if data.expected_every is not unset or data.grace is not unset:
+        every = None if data.expected_every is unset else data.expected_every
+        override = schedule_override(every, None if data.grace is unset else data.grace)
+    if data.retention is not unset:
         await orgs.set_retention(org_id, policy)
-    if data.quota_bytes is not msgspec.UNSET:
+    if override is not None:
+        await schedules.set_org(org_id, override)
+    if data.quota_bytes is not unset:
         return ok(await orgs.set_quota(org_id, data.quota_bytes), "quota set")
-    return ok(await orgs.show(org_id), "retention set")
+    return ok(await orgs.show(org_id), "organization updated")
 
 
 def policy_from(body: dict[str, Any]) -> RetentionPolicy:

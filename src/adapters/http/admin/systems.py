@@ -1,13 +1,13 @@
 """The admin API's system routes: create, list, show, rotate, suspend, resume, destroy, their backups,
-and the stale list."""
+the stale list and schedules."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import msgspec
-from litestar import HttpMethod, Request, Response, delete, get, post, route
-from litestar.params import FromPath, FromQuery
+from litestar import HttpMethod, Request, Response, delete, get, patch, post, route
+from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Stream
 
 from adapters.http.admin.edge import ok
@@ -22,6 +22,7 @@ from domain.events import Via
 from domain.model import NewSystem
 from domain.registry import Registry, RotatedSecret, Suspension
 from domain.restore import BackupAccess
+from domain.schedules import Schedules, schedule_override
 from domain.systems import StaleSystem, SystemAdmin, SystemDetail, SystemSummary
 
 
@@ -160,10 +161,27 @@ async def delete_system_backup(
 
 @get("/stale", operation_class=Documented, responses=errors(400, 401, 503))
 async def stale_systems(
-    older_than: FromQuery[str], systems: Service[SystemAdmin]
+    systems: Service[SystemAdmin], older_than: FromQuery[str | None] = None
 ) -> Response[Envelope[list[StaleSystem]]]:
-    """Systems whose newest backup is older than `older_than` (`90m`, `36h`, `2d`), or that never uploaded."""
+    """Systems whose newest backup is older than `older_than` (`90m`, `36h`, `2d`), or that never uploaded;
+    without it, the systems `down`."""
     return ok(await systems.stale(older_than))
+
+
+class ScheduleIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A duration (`90m`, `36h`, `2d`) or whole seconds; null or absent follows the level above."""
+
+    expected_every: str | int | None = None
+    grace: str | int | None = None
+
+
+@patch("/systems/{system_key:str}", operation_class=Documented, responses=errors(400, 401, 404, 413, 503))
+async def set_system_schedule(
+    system_key: FromPath[str], data: JSONBody[ScheduleIn], systems: Service[SystemAdmin], schedules: Service[Schedules]
+) -> Response[Envelope[SystemDetail]]:
+    """Set the system's own schedule (`{"expected_every", "grace"}`; both null: its organization's)."""
+    await schedules.set_system(system_key, schedule_override(data.expected_every, data.grace))
+    return ok(await systems.show(system_key), "schedule set")
 
 
 ROUTES = [
@@ -178,4 +196,5 @@ ROUTES = [
     download_system_backup,
     delete_system_backup,
     stale_systems,
+    set_system_schedule,
 ]

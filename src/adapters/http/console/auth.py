@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +24,7 @@ from adapters.http.console.services import ConsoleServices
 from adapters.http.console.session import SESSION_COOKIE, SIGN_IN_COOKIE, Session, new_nonce
 from adapters.http.errors import domain_error, internal_error, undecodable
 from domain.errors import DomainError
+from domain.health import Schedule
 
 CONSOLE_PATH = "/console"
 SIGN_IN_PATH = f"{CONSOLE_PATH}/sign-in"
@@ -101,8 +102,9 @@ class Page:
         return self.console.clock.now()
 
     @property
-    def stale_after(self) -> timedelta:
-        return self.console.stale_after
+    def schedule(self) -> Schedule:
+        """The default schedule."""
+        return self.console.schedule
 
     def render(self, template: str, context: dict[str, Any]) -> Template:
         cookie = _session_cookie(self.request, self.console, self.session)

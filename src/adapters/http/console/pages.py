@@ -3,6 +3,7 @@ that use case alone; the router's guard has checked the session (and a form's CS
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from litestar import Request, get, post
@@ -15,6 +16,7 @@ from adapters.http.console.views import OrgRow, human_duration, size_chart, syst
 from adapters.http.download import download
 from adapters.http.services import Service
 from domain.events import Via
+from domain.health import Schedule
 from domain.history import History
 from domain.organizations import OrgAdmin
 from domain.registry import Registry
@@ -22,20 +24,20 @@ from domain.restore import BackupAccess
 from domain.systems import SystemAdmin
 
 
-async def _stale_keys(systems: SystemAdmin, page: Page) -> list[str]:
-    """The `stale` use case decides what is stale, as `backup-collect stale` and /metrics do."""
-    return [s.system_key for s in await systems.stale(page.stale_after)]
+def _schedule(schedule: Schedule) -> str:
+    return f"expected every {human_duration(schedule.every)}, grace {human_duration(schedule.grace)}"
 
 
 @get("/")
 async def orgs_page(orgs: Service[OrgAdmin], systems: Service[SystemAdmin], page: NamedDependency[Page]) -> Template:
-    """Every organization: usage against quota, systems, stale systems."""
-    stale = await systems.stale(page.stale_after)
+    """Every organization: usage against quota, systems, systems `down` (the state rule, as `stale` and
+    /metrics apply it)."""
+    stale = await systems.stale()
     rows = [
         OrgRow(org=org, quota=orgs.effective_quota(org.quota_bytes), stale=sum(s.org_id == org.id for s in stale))
         for org in await orgs.list_orgs()
     ]
-    context = {"rows": rows, "stale_total": len(stale), "stale_after": human_duration(page.stale_after)}
+    context = {"rows": rows, "stale_total": len(stale), "schedule": _schedule(page.schedule)}
     return page.render("orgs.html", context)
 
 
@@ -43,16 +45,15 @@ async def orgs_page(orgs: Service[OrgAdmin], systems: Service[SystemAdmin], page
 async def org_page(
     org_id: FromPath[str], orgs: Service[OrgAdmin], systems: Service[SystemAdmin], page: NamedDependency[Page]
 ) -> Template:
-    """One organization's systems, stale ones first."""
+    """One organization's systems, those needing attention first (failing, down, late)."""
     org = await orgs.show(org_id)
     listed = await systems.list_systems(org_id)
-    rows = system_rows(listed, await _stale_keys(systems, page), page.now)
+    rows = system_rows(listed, page.now)
     context = {
         "org": org,
         "rows": rows,
         "max_count": systems.limits.max_per_system,
         "max_total_size": systems.limits.max_size_per_system,
-        "stale_after": human_duration(page.stale_after),
     }
     return page.render("org.html", context)
 
@@ -69,7 +70,7 @@ async def _system_page(
     detail = await systems.show(system_key)
     org = await orgs.show(detail.org_id)
     listing = await access.listing(await systems.identity(system_key))
-    (row,) = system_rows([detail], await _stale_keys(systems, page), page.now)
+    (row,) = system_rows([detail], page.now)
     context = {
         "org": org,
         "system": detail,
@@ -78,7 +79,7 @@ async def _system_page(
         "usage": listing.usage,
         "chart": size_chart(listing.backups),
         "history": await history.recent(system_key),
-        "stale_after": human_duration(page.stale_after),
+        "schedule": _schedule(Schedule(timedelta(seconds=detail.expected_every), timedelta(seconds=detail.grace))),
         **extra,
     }
     return page.render("system.html", context)

@@ -4,17 +4,18 @@ name from the app, as the admin API's do): its sessions, its guards' state, the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from adapters.http.console.session import SessionPolicy, Sessions, SignOuts
 from domain.attempts import FailedAttempts
+from domain.health import Schedule
 from domain.ports import Clock, RateLimiter
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ConsoleServices:
     clock: Clock
-    stale_after: timedelta
+    schedule: Schedule
+    """The default schedule (BACKUP_EXPECT_EVERY, BACKUP_GRACE)."""
     admin_token: str
     attempts: FailedAttempts
     """Failed sign-ins, limited per client address (shared with the admin API's bearer check)."""

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from adapters.shapes import rfc3339
+from domain.health import SystemState
 from domain.model import Backup
 from domain.organizations import OrgSummary
 from domain.sizes import human_size
@@ -28,8 +29,13 @@ def human_age(moment: datetime | None, now: datetime) -> str:
 
 
 def human_duration(span: timedelta) -> str:
-    hours = int(span.total_seconds() // 3600)
-    return f"{hours // 24} d" if hours >= 48 and hours % 24 == 0 else f"{hours} h"
+    """`2 d`, `36 h`, `30 min`, `45 s`: the largest unit that divides the span (days from two on)."""
+    seconds = int(span.total_seconds())
+    if seconds >= 2 * 86400 and seconds % 86400 == 0:
+        return f"{seconds // 86400} d"
+    if seconds and seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 60} min" if seconds and seconds % 60 == 0 else f"{seconds} s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,25 +57,37 @@ class Listed(Protocol):
     def system_key(self) -> str: ...
     @property
     def last_backup_at(self) -> datetime | None: ...
+    @property
+    def state(self) -> SystemState: ...
+
+
+# Rows needing attention first: the order an operator works through them.
+_URGENCY = {state: rank for rank, state in enumerate(("failing", "down", "late", "new", "up", "paused"))}
 
 
 @dataclass(frozen=True, slots=True)
 class SystemRow:
     system: Listed
-    stale: bool
+    state: str
     age: str
     last: str
 
+    @property
+    def stale(self) -> bool:
+        """Needs attention: `down` or `failing` (shown in the alarm colour)."""
+        return self.state in {"down", "failing"}
 
-def system_rows(systems: Sequence[Listed], stale_keys: list[str], now: datetime) -> list[SystemRow]:
-    """Stale systems first, in the order `stale` gives them (never uploaded, then oldest); then the rest
-    by key."""
-    rank = {key: index for index, key in enumerate(stale_keys)}
-    ordered = sorted(systems, key=lambda s: (s.system_key not in rank, rank.get(s.system_key, 0), s.system_key))
+
+def system_rows(systems: Sequence[Listed], now: datetime) -> list[SystemRow]:
+    """Failing, down, late, new, up, paused; within a state never-uploaded first, then oldest, then by key."""
+    ordered = sorted(
+        systems,
+        key=lambda s: (_URGENCY[s.state], s.last_backup_at is not None, s.last_backup_at or now, s.system_key),
+    )
     return [
         SystemRow(
             system=s,
-            stale=s.system_key in rank,
+            state=s.state.value,
             age=human_age(s.last_backup_at, now),
             last=rfc3339(s.last_backup_at) if s.last_backup_at else "",
         )
