@@ -4,19 +4,15 @@ token and the other counts are pinned in process: tests/unit/test_metrics_http.p
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from adapters.memory.clock import FrozenClock
 from adapters.ratelimit.limits_adapter import LimitsRateLimiter
 from adapters.runtime.clock import SystemClock
 from app.composition import Overrides
-from app.settings import Settings
-from tests.integration.live import client, live_server, provision, raw_request, run, settings_for, wait_until
+from tests.integration.live import client, live_server, provision, raw_request, settings_for, wait_until
 from tests.unit.fakes import pgp
 
 URL = "/api/systems/backups"
@@ -88,35 +84,3 @@ def test_a_rate_limit_storage_that_fails_open_is_counted(tmp_path: Path) -> None
         samples = scrape(server)
     assert dependency_errors(samples)["rate_limit"] == 1
     assert outcomes(samples)["stored"] == 1
-
-
-def test_stale_systems_are_the_down_ones_and_every_state_is_counted(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, expect_every="24h", grace="12h")
-    fresh, silent, _never = provision(settings, systems=3)
-    with live_server(settings) as server:
-        for tenant in (fresh, silent):
-            with client(server, tenant) as http:
-                assert http.post(URL, content=pgp(1000)).status_code == 201
-        samples = scrape(server)
-        assert one(samples, "backup_collect_stale_systems") == 0
-        assert states(samples) == {"up": 2, "new": 1, "late": 0, "down": 0, "failing": 0, "paused": 0}
-    # Two days on, the clock says: only `fresh` uploads again; `silent` and `never` missed every + grace.
-    later = FrozenClock(_now_plus(settings, timedelta(days=2)))
-    with live_server(settings, Overrides(clock=later)) as server, client(server, fresh) as http:
-        assert http.post(URL, content=pgp(1000)).status_code == 201
-        samples = scrape(server)
-        assert one(samples, "backup_collect_stale_systems") == 2
-        assert states(samples) == {"up": 1, "new": 0, "late": 0, "down": 2, "failing": 0, "paused": 0}
-
-
-def states(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> dict[str, float]:
-    return {
-        dict(labels)["state"]: value for (name, labels), value in samples.items() if name == "backup_collect_systems"
-    }
-
-
-def _now_plus(settings: Settings, delta: timedelta) -> Any:
-    async def now(container: Any) -> Any:
-        return container.clock.now() + delta
-
-    return run(settings, now)

@@ -165,13 +165,13 @@ async def test_an_object_store_failure_is_unavailable_and_counted_as_the_object_
     assert dependency_errors(samples) == {"database": 0, "object_store": 1, "rate_limit": 0}
 
 
-async def test_stale_systems_are_those_silent_past_stale_after_or_never_heard_from() -> None:
+async def test_stale_systems_are_the_down_ones_under_the_deprecated_stale_after() -> None:
     world = World(env={"BACKUP_STALE_AFTER": "36h"})
     fresh, silent, _never = await world.tenant(systems=3)
     async with world.async_client() as http:
         for system in (fresh, silent):
             assert await post(http, system, pgp(1000)) == 201
-        assert one(await scrape(http), "backup_collect_stale_systems") == 1
+        assert one(await scrape(http), "backup_collect_stale_systems") == 0  # `never` is `new` for 36 h
         world.clock.advance(2 * 24 * 3600)  # two days on: only `fresh` uploads again
         assert await post(http, fresh, pgp(1000)) == 201
         assert one(await scrape(http), "backup_collect_stale_systems") == 2

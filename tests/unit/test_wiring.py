@@ -13,7 +13,7 @@ from tests.unit.fakes import World
 
 def test_every_member_of_the_http_protocol_is_offered_to_the_handlers_by_its_name() -> None:
     app = app_for(World().services)
-    assert {"ingest", "access", "operator_access", "stale_systems", "gate", "metrics"} <= set(API_SERVICES)
+    assert {"ingest", "access", "operator_access", "system_states", "gate", "metrics"} <= set(API_SERVICES)
     assert set(API_SERVICES) <= set(app.dependencies)
 
 
