@@ -116,7 +116,9 @@ def test_an_operator_watches_orgs_and_systems_and_restores_a_backup(tmp_path: Pa
         "LAST_ATTEMPT_AT",
         "LAST_ERROR",
     ]
-    assert table.stdout.splitlines()[1].split()[-5:-2] == ["up", "1d", "12h"]
+    rows = {line.split()[0]: line.split() for line in table.stdout.splitlines()[1:]}
+    assert rows[tenant.key][-5:-2] == ["up", "1d", "12h"]
+    assert rows[idle.key][-5:] == ["new", "1d", "12h", "-", "-"]
 
     listed = ok_json(data_dir, "backup", "list", tenant.key)
     assert [b["id"] for b in listed] == [newest, older]
