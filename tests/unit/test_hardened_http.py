@@ -42,7 +42,12 @@ def assert_console_headers(answer: object) -> None:
 
 @pytest.mark.parametrize(
     ("value", "content_type"),
-    [(b"\xff", "text/plain"), (b"\xc3\x28", "text/plain; charset=utf-8"), (b"abc", "text/plain; charset=bogus")],
+    [
+        (b"\xff", "text/plain"),
+        (b"\xc3\x28", "text/plain; charset=utf-8"),
+        (b"abc", "text/plain; charset=bogus"),
+        (b"abc", "text/plain; charset=rot13"),
+    ],
 )
 def test_an_undecodable_sign_in_form_is_400_and_signs_no_one_in(http: Client, value: bytes, content_type: str) -> None:
     csrf = csrf_of(http.get("/console/sign-in"))

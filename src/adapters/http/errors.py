@@ -76,11 +76,12 @@ def http_error(_: Request[Any, Any, Any], exc: Exception) -> Response[Envelope[A
 
 def undecodable(exc: Exception) -> str | None:
     """Why a body could not be decoded, when `exc` says so: bytes that are not in their charset (a JSON
-    or form body that is not UTF-8) or a charset Python does not know (`charset=bogus` on a form part).
+    or form body that is not UTF-8) or a charset Python cannot decode text with (`charset=bogus`, `charset=rot13`).
     None for any other error, which stays an internal one."""
     if isinstance(exc, UnicodeError):
         return "the body is not valid in its character set"
-    if type(exc) is LookupError and str(exc).startswith("unknown encoding"):
+    # Python's codec lookup: `unknown encoding: x`, or `'rot13' is not a text encoding; use codecs.decode()…`.
+    if type(exc) is LookupError and ("unknown encoding" in str(exc) or "is not a text encoding" in str(exc)):
         return "the body names an unknown character set"
     return None
 
