@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
@@ -30,6 +31,11 @@ Command = Callable[[CliServices, argparse.Namespace], Awaitable[Any]]
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "receipt":  # offline: no settings, no database
+            from app.offline import verify_receipt
+
+            print(json.dumps(verify_receipt(args.file, args.public_key, args.proof)))
+            return 0
         settings = Settings.from_env(os.environ)
         if args.command == "serve":
             return _serve(settings, args)
@@ -61,8 +67,6 @@ def announce_new_data_dir(settings: Settings, say: Callable[[str], object] | Non
 
 
 async def _run(settings: Settings, handler: Command, args: argparse.Namespace) -> int:
-    import json
-
     from adapters.cli.render import human
     from adapters.shapes import plain
     from app.composition import build

@@ -11,6 +11,7 @@ from app.settings import Settings
 from domain.checkpoints import Checkpointer, LogAudit
 from domain.notes import NoteSigner
 from domain.ports import BackupCatalog, CheckpointStore, Clock, EventLog
+from domain.receipts import BackupProofs, Receipts
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -67,6 +68,8 @@ class LogSigning:
     checkpointer: Checkpointer
     audit: LogAudit
     origin: str
+    receipts: Receipts
+    proofs: BackupProofs
 
     async def latest_note(self) -> str | None:
         """The latest signed checkpoint, or None before the first one."""
@@ -95,6 +98,8 @@ def log_signing(
         checkpointer=Checkpointer(events=events, store=store, signer=signing, origin=settings.log_origin, clock=clock),
         audit=LogAudit(events=events, store=store, verifier=_LazyVerifier(key)),
         origin=settings.log_origin,
+        receipts=Receipts(signing, settings.log_origin),
+        proofs=BackupProofs(events=events, store=store),
     )
 
 

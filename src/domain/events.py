@@ -211,6 +211,7 @@ class EventQuery:
     since: datetime | None = None
     type: EventType | None = None
     limit: int = 100
+    backup_id: str | None = None
     newest_first: bool = False
     """The `limit` newest matching entries, newest first (a console's history), instead of the oldest."""
 
@@ -220,6 +221,7 @@ class EventQuery:
             and (self.system_key is None or event.system_key == self.system_key)
             and (self.since is None or event.at >= self.since)
             and (self.type is None or event.type is self.type)
+            and (self.backup_id is None or event.backup_id == self.backup_id)
         )
 
 

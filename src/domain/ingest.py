@@ -33,6 +33,8 @@ class IngestResult:
     backup: Backup
     outcome: Outcome
     pruned: tuple[str, ...]
+    seq: int | None = None
+    """The event log entry recording this answer (its receipt's leaf index)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -107,7 +109,7 @@ class IngestBackup:
                 await self._discard(intent, streamed)
             raise
         await _erase(self.catalog, self.objects, committed)
-        return IngestResult(committed.backup, committed.outcome, tuple(b.id for b in committed.pruned))
+        return IngestResult(committed.backup, committed.outcome, tuple(b.id for b in committed.pruned), committed.seq)
 
     async def _advisory_quota(self, who: SystemIdentity, declared: int, standing: Standing | None) -> None:
         """Reject early from committed usage; the commit re-checks authoritatively."""

@@ -48,6 +48,9 @@ class Committed:
     pruned: list[Backup]
     dropped: Backup | None = None
     rules: Mapping[str, PruneRule] = field(default_factory=dict)
+    seq: int | None = None
+    """The seq of the event log entry that records this answer (`backup.stored`, `.duplicate` or
+    `.replayed`): the receipt's leaf index."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,18 @@ def build_parser() -> argparse.ArgumentParser:
     _systems(top)
     _backups(top)
     _log(top)
+    receipt = _group(top, "receipt", "check a backup's signed receipt offline")
+    verify = receipt.add_parser(
+        "verify",
+        help="check a receipt's signature (and, with --proof, that the signed log holds it); no server needed",
+        description="check a receipt's signature (and, with --proof, that the signed log holds it); exit 1 "
+        "naming what failed. Needs no server and no database.",
+    )
+    verify.add_argument("file", metavar="FILE", help="the Backup-Receipt header value (base64) or its signed note")
+    verify.add_argument(
+        "--public-key", required=True, metavar="KEY", help="the log's verifier key, or a file holding it"
+    )
+    verify.add_argument("--proof", metavar="FILE", help="the JSON of GET /api/systems/backups/{id}/proof")
     _retention(top)
 
     stale = _command(

@@ -16,12 +16,13 @@ from adapters.http.dto import BackupOut, Envelope
 from adapters.http.gate import UploadGate
 from adapters.http.observe import exchange
 from adapters.http.openapi import BASIC, UploadOperation, answer, errors
-from adapters.http.services import Service
+from adapters.http.services import LogPublic, Service
 from adapters.http.upload_headers import DIGEST_HEADERS, IDEMPOTENCY_KEY, expected_digests, idempotency_key, repr_digest
 from domain.ingest import IngestBackup
 from domain.ledger import Outcome
 from domain.model import Upload
 from domain.ports import SystemDirectory
+from domain.receipts import HEADER as RECEIPT
 
 BACKUPS_PATH = "/api/systems/backups"
 
@@ -63,6 +64,7 @@ async def upload_backup(
     drain: Service[Drain],
     gate: Service[UploadGate],
     ingest: Service[IngestBackup],
+    log: Service[LogPublic],
 ) -> Response[Envelope[BackupOut]]:
     """Upload a GPG-encrypted configuration backup (the seed endpoint); the body is streamed.
 
@@ -87,6 +89,8 @@ async def upload_backup(
     headers = {"Location": f"{BACKUPS_PATH}/{backup.id}", "Repr-Digest": repr_digest(backup.sha256)}
     if result.outcome is Outcome.REPLAYED:
         headers["Idempotent-Replayed"] = "true"
+    if result.seq is not None:
+        headers[RECEIPT] = log.receipts.issue(backup, identity.system_key, result.seq)
     status, message = (200, "backup already stored") if result.outcome is Outcome.DUPLICATE else (201, "backup stored")
     seen.backup_id, seen.size = backup.id, backup.size
     seen.outcome, seen.pruned = result.outcome.value, list(result.pruned)

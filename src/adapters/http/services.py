@@ -23,6 +23,7 @@ from domain.ingest import IngestBackup
 from domain.keeping import RetentionAdmin
 from domain.organizations import OrgAdmin
 from domain.ports import BackupCatalog, ObjectStore, SystemDirectory
+from domain.receipts import BackupProofs, Receipts
 from domain.registry import Registry
 from domain.restore import BackupAccess
 from domain.schedules import Schedules
@@ -44,6 +45,12 @@ class LogPublic(Protocol):
     async def latest_note(self) -> str | None: ...
 
     def public_key(self) -> str: ...
+
+    @property
+    def receipts(self) -> Receipts: ...
+
+    @property
+    def proofs(self) -> BackupProofs: ...
 
 
 class ApiServices(Protocol):

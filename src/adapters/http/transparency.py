@@ -3,11 +3,22 @@ only a count and hashes). Plain text, as C2SP tlog-checkpoint and signed-note cl
 
 from __future__ import annotations
 
-from litestar import Response, get
-from litestar.exceptions import NotFoundException
+import base64
+from typing import Any
 
-from adapters.http.openapi import Documented, errors
+import msgspec
+from litestar import Request, Response, get
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+
+from adapters.http.auth import authenticate
+from adapters.http.backups import BACKUPS_PATH
+from adapters.http.dto import Envelope
+from adapters.http.openapi import BASIC, Documented, errors
 from adapters.http.services import LogPublic, Service
+from domain.errors import NotFound
+from domain.ports import SystemDirectory
+from domain.restore import BackupAccess
 
 TEXT = "text/plain; charset=utf-8"
 
@@ -28,3 +39,51 @@ async def public_key(log: Service[LogPublic]) -> Response[str]:
 
 
 ROUTES = [latest_checkpoint, public_key]
+
+
+class ProofOut(msgspec.Struct):
+    """SPEC's proof: the leaf (base64 of its bytes), the RFC 9162 inclusion path (base64 hashes, leaf
+    side first) and the signed checkpoint whose tree it is in."""
+
+    leaf_index: int
+    tree_size: int
+    leaf: str
+    hashes: list[str]
+    checkpoint: str
+
+
+@get(
+    f"{BACKUPS_PATH}/{{backup_id:str}}/proof",
+    security=BASIC,
+    operation_class=Documented,
+    responses=errors(400, 401, 404, 503),
+)
+async def backup_proof(
+    backup_id: FromPath[str],
+    request: Request[Any, Any, Any],
+    directory: Service[SystemDirectory],
+    access: Service[BackupAccess],
+    log: Service[LogPublic],
+) -> Envelope[ProofOut]:
+    """That the caller's backup is in the signed log: 404 (as for any unknown id) before a checkpoint covers
+    its `backup.stored` entry, and for another system's backup."""
+    identity = await authenticate(directory, request.headers.get("authorization"))
+    backup = await access.get(identity, backup_id)
+    proof = await log.proofs.proof(backup)
+    if proof is None:
+        raise NotFound(f"backup {backup_id}: no checkpoint covers it yet")
+    data = ProofOut(
+        leaf_index=proof.leaf_index,
+        tree_size=proof.tree_size,
+        leaf=_b64(proof.leaf),
+        hashes=[_b64(h) for h in proof.hashes],
+        checkpoint=proof.checkpoint,
+    )
+    return Envelope(code=200, message="ok", data=data)
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+ROUTES = [*ROUTES, backup_proof]

@@ -77,8 +77,7 @@ class InMemoryBackupCatalog:
                 self.rows[backup.id] = dropped
                 outcome, existing = settled
                 answer = Committed(existing, outcome, [], dropped=dropped)
-                self.tables.append_events(commit_events(answer, now))
-                return answer
+                return replace(answer, seq=self.tables.append_events(commit_events(answer, now)))
             plan = plan_commit(
                 stored=stored,
                 incoming_id=backup.id,
@@ -96,8 +95,7 @@ class InMemoryBackupCatalog:
             self.used[org.id] = plan.used_after
             done = replace(incoming, state=BackupState.STORED, committed_at=now)
             committed = Committed(done, Outcome.STORED, pruned(plan, done), rules=plan.rules)
-            self.tables.append_events(commit_events(committed, now))
-            return committed
+            return replace(committed, seq=self.tables.append_events(commit_events(committed, now)))
 
     async def keep_alive(self, backup_id: str, at: datetime) -> None:
         row = self.rows.get(backup_id)

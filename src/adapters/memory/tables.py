@@ -46,10 +46,12 @@ class Tables:
     checkpoints: list[StoredCheckpoint] = field(default_factory=list)
     leaf_hashes: list[bytes] = field(default_factory=list)
 
-    def append_events(self, new: list[NewEvent]) -> None:
+    def append_events(self, new: list[NewEvent]) -> int:
         """Append a change's entries with the next seqs. The in-memory adapters call it in the same
         synchronous step as the change itself, which is what the SQL transaction gives."""
-        self.events.extend(numbered(len(self.events), new))
+        first = len(self.events)
+        self.events.extend(numbered(first, new))
+        return first
 
     def system_by_id(self, system_id: str) -> SystemEntry | None:
         return next((s for s in self.systems.values() if s.identity.system_id == system_id), None)

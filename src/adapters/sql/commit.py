@@ -106,8 +106,7 @@ class SqlCommitPath:
                 await _settle_intent(connection, incoming, BackupState.DELETING, None)
                 outcome, existing = settled
                 answer = Committed(existing, outcome, [], dropped=replace(incoming, state=BackupState.DELETING))
-                await events.append(connection, commit_events(answer, now))
-                return answer
+                return replace(answer, seq=await events.append(connection, commit_events(answer, now)))
             plan = plan_commit(
                 stored=stored,
                 incoming_id=backup.id,
@@ -131,7 +130,7 @@ class SqlCommitPath:
             done = replace(incoming, state=BackupState.STORED, committed_at=now)
             committed = Committed(done, Outcome.STORED, pruned(plan, done), rules=plan.rules)
             # Last: the log's head is locked from here to COMMIT only (see adapters.sql.events).
-            await events.append(connection, commit_events(committed, now))
+            committed = replace(committed, seq=await events.append(connection, commit_events(committed, now)))
         return committed
 
     async def keep_alive(self, backup_id: str, at: datetime) -> None:

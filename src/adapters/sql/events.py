@@ -41,29 +41,31 @@ _statements: dict[tuple[str, int], TextClause] = {}
 _POSTGRESQL = Template(
     "WITH head AS (INSERT INTO event_log_head (id, next_seq) VALUES (1, $count) ON CONFLICT (id) "
     "DO UPDATE SET next_seq = event_log_head.next_seq + $count RETURNING next_seq - $count AS base) "
-    "INSERT INTO event_log (seq, $columns) SELECT head.base + v.ord, $picked FROM head, ($rows) AS v"
+    "INSERT INTO event_log (seq, $columns) SELECT head.base + v.ord, $picked FROM head, ($rows) AS v RETURNING seq"
 )
 _SQLITE = Template(
     "INSERT INTO event_log (seq, $columns) "
-    "SELECT (SELECT coalesce(max(seq), -1) + 1 FROM event_log) + v.ord, $picked FROM ($rows) AS v"
+    "SELECT (SELECT coalesce(max(seq), -1) + 1 FROM event_log) + v.ord, $picked FROM ($rows) AS v WHERE true "
+    "RETURNING seq"
 )
 
 
-async def append(connection: AsyncConnection, events: Sequence[NewEvent]) -> None:
+async def append(connection: AsyncConnection, events: Sequence[NewEvent]) -> int | None:
     """Append `events` with the next seqs, in one statement. Call it LAST in the change's transaction.
 
     Raises:
         CatalogUnavailable: The database failed, or took fewer entries than given (the change rolls back).
     """
     if not events:
-        return
+        return None
     dialect = connection.dialect.name
     params: dict[str, Any] = {}
     for i, event in enumerate(events):
         params |= {f"{name}_{i}": value for name, value in zip(_COLUMNS, _row(event), strict=True)}
-    result = await connection.execute(_statement(dialect, len(events)), params)
-    if getattr(result, "rowcount", len(events)) != len(events):
-        raise CatalogUnavailable(f"the event log took {result.rowcount} of {len(events)} entries")
+    seqs = (await connection.execute(_statement(dialect, len(events)), params)).scalars().all()
+    if len(seqs) != len(events):
+        raise CatalogUnavailable(f"the event log took {len(seqs)} of {len(events)} entries")
+    return int(min(seqs))
 
 
 def _row(event: NewEvent) -> tuple[str | None, ...]:
@@ -113,6 +115,8 @@ class SqlEventLog:
             statement = statement.where(EVENTS.c.at >= format_at(query.since))
         if query.type is not None:
             statement = statement.where(EVENTS.c.type == query.type.value)
+        if query.backup_id is not None:
+            statement = statement.where(EVENTS.c.backup_id == query.backup_id)
         order = EVENTS.c.seq.desc() if query.newest_first else EVENTS.c.seq
         statement = statement.order_by(order).limit(query.limit)
         async with guarded(), self._engine.connect() as connection:
