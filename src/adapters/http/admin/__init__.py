@@ -11,12 +11,17 @@ from litestar import Router
 
 from adapters.http.admin import log, orgs, retention, systems
 from adapters.http.admin.edge import ADMIN_PATH, MAX_ADMIN_BODY, AdminRequest, bearer_guard
+from adapters.http.openapi import errors
 from domain.attempts import FailedAttempts
 
 __all__ = ["ADMIN_PATH", "admin_router"]
 
 
 def admin_router(token: str | None, attempts: FailedAttempts) -> Router:
+    handlers = [*orgs.ROUTES, *systems.ROUTES, *retention.ROUTES, *log.ROUTES]
+    for handler in handlers:
+        # The bearer guard answers 429 to an address that sent too many wrong tokens, on every route.
+        handler.responses = {**(handler.responses or {}), **errors(429)}
     return Router(
         ADMIN_PATH,
         guards=[bearer_guard(token, attempts)],
@@ -24,5 +29,5 @@ def admin_router(token: str | None, attempts: FailedAttempts) -> Router:
         request_max_body_size=MAX_ADMIN_BODY,
         tags=["admin"],
         security=[{"bearer": []}],
-        route_handlers=[*orgs.ROUTES, *systems.ROUTES, *retention.ROUTES, *log.ROUTES],
+        route_handlers=handlers,
     )
