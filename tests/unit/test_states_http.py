@@ -229,3 +229,5 @@ def test_metrics_count_each_state(http: Client, clock: FrozenClock) -> None:
     text = http.get("/metrics").text
     assert 'backup_collect_systems{state="up"} 1.0' in text
     assert "backup_collect_stale_systems 0.0" in text
+    assert 'backup_collect_http_responses_total{code="2xx"} ' in text
+    assert 'backup_collect_http_responses_total{code="5xx"} 0.0' in text

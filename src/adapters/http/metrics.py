@@ -81,12 +81,35 @@ class Metrics:
             "Systems down: no stored backup within their expected interval plus grace.",
             registry=self.registry,
         )
+        self._responses = Counter(
+            "backup_collect_http_responses",
+            "Answers by status class (2xx, 3xx, 4xx, 5xx): the 5xx rate the alerting rules watch.",
+            ["code"],
+            registry=self.registry,
+        )
+        for code in ("2xx", "3xx", "4xx", "5xx"):
+            self._responses.labels(code)
+        self._store_full = Counter(
+            "backup_collect_store_full",
+            "Requests refused (503) because the object store has no space left.",
+            registry=self.registry,
+        )
+        self._deliveries = Counter(
+            "backup_collect_webhook_deliveries",
+            "Webhook delivery attempts, by outcome (delivered, retried, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        for delivery in ("delivered", "retried", "failed"):
+            self._deliveries.labels(delivery)
         self._states = Gauge(
             "backup_collect_systems",
             "Systems in each state (new, up, late, down, failing, paused).",
             ["state"],
             registry=self.registry,
         )
+        for state in ("new", "up", "late", "down", "failing", "paused"):
+            self._states.labels(state)
         self._dependency_errors = _DependencyErrors(rate_limit_failures)
         self.registry.register(self._dependency_errors)
 
@@ -98,6 +121,17 @@ class Metrics:
             self._duration.observe(seconds)
         if pruned:
             self._pruned.inc(pruned)
+
+    def response(self, status: int, *, store_full: bool = False) -> None:
+        """Count one answer by its status class (and a full object store behind a 503)."""
+        if 200 <= status < 600:
+            self._responses.labels(f"{status // 100}xx").inc()
+        if store_full:
+            self._store_full.inc()
+
+    def delivery(self, outcome: str) -> None:
+        """Count one webhook delivery attempt: `delivered`, `retried` or `failed`."""
+        self._deliveries.labels(outcome).inc()
 
     def dependency_error(self, dependency: str) -> None:
         if dependency in self._dependency_errors.counts:

@@ -22,7 +22,7 @@ from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from adapters.http.answers import upload_outcome
 from adapters.http.metrics import Metrics
-from domain.errors import Unavailable
+from domain.errors import StoreFull, Unavailable
 
 access_log = logging.getLogger("backup_collect.access")
 REQUEST_ID_HEADER = "x-request-id"
@@ -104,6 +104,8 @@ class Observe:
     def _done(self, scope: HTTPScope, seen: Exchange, status: int | None, seconds: float) -> None:
         if isinstance(seen.error, Unavailable) and seen.error.dependency in _DEPENDENCY_LABEL:
             self._metrics.dependency_error(_DEPENDENCY_LABEL[seen.error.dependency])
+        if status is not None:
+            self._metrics.response(status, store_full=isinstance(seen.error, StoreFull))
         fields: dict[str, object] = {
             "request_id": seen.request_id,
             "method": scope["method"],
