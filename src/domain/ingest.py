@@ -55,23 +55,24 @@ class IngestBackup:
     """Told of each refusal (bad input, too large, key reused) before it propagates: the state rule's
     `failing`. Only refusals pay for it; a stored upload never calls it."""
 
-    async def __call__(self, who: SystemIdentity, upload: Upload, standing: Standing | None = None) -> IngestResult:
-        """`standing`: what `SystemDirectory.authenticate_upload` read with the identity, so the advisory
-        checks cost no further read; without it they read the catalog."""
+    async def __call__(self, standing: Standing, upload: Upload) -> IngestResult:
+        """`standing`: the uploader and what `SystemDirectory.authenticate_upload` read with it (its org's
+        usage, its stored backups), so the advisory checks cost no further read."""
         try:
-            return await self._ingest(who, upload, standing)
+            return await self._ingest(standing, upload)
         except InvalidInput as error:
             if self.refused is not None:
-                await self.refused(who, error)
+                await self.refused(standing.identity, error)
             raise
 
-    async def _ingest(self, who: SystemIdentity, upload: Upload, standing: Standing | None) -> IngestResult:
+    async def _ingest(self, standing: Standing, upload: Upload) -> IngestResult:
+        who = standing.identity
         cap = self.limits.effective_upload_cap
         check_declared_size(upload.declared_size, cap)
         decision = await self.limiter.acquire(who.system_key)
         if isinstance(decision, Denied):
             raise RateLimited(decision.retry_after)
-        await self._advisory_quota(who, upload.declared_size or 0, standing)
+        await self._advisory_quota(standing, upload.declared_size or 0)
 
         uuid = self.ids.new_id()
         name = derive_name(upload.filename_header, uuid)
@@ -111,13 +112,9 @@ class IngestBackup:
         await _erase(self.catalog, self.objects, committed)
         return IngestResult(committed.backup, committed.outcome, tuple(b.id for b in committed.pruned), committed.seq)
 
-    async def _advisory_quota(self, who: SystemIdentity, declared: int, standing: Standing | None) -> None:
+    async def _advisory_quota(self, standing: Standing, declared: int) -> None:
         """Reject early from committed usage; the commit re-checks authoritatively."""
-        if standing is None:
-            usage = await self.catalog.org_usage(who.org_id)
-            stored: Sequence[Backup] = await self.catalog.stored_backups(who.system_id)
-        else:
-            usage, stored = standing.usage, standing.stored
+        usage, stored = standing.usage, standing.stored
         if declared and any(backup.size == declared for backup in stored):
             # Possibly a retry of a backup already stored: only the commit can tell (it settles duplicates
             # before it checks the quota), so a retry at an org near its quota answers 200, not 413.

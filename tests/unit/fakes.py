@@ -23,7 +23,9 @@ from adapters.runtime.logkey import Ed25519Signer
 from app.asgi import app_for
 from app.composition import Overrides, build
 from app.settings import Settings
+from domain.ingest import IngestBackup, IngestResult
 from domain.model import Limits, NewSystem, SystemIdentity, Upload
+from domain.ports import Standing
 
 
 def pgp(size: int) -> bytes:
@@ -38,6 +40,20 @@ async def chunks(data: bytes, size: int = 1000) -> AsyncIterator[bytes]:
 
 def upload(data: bytes, name: str | None = "cfg.tar.gz.gpg", declared: bool = True) -> Upload:
     return Upload(filename_header=name, declared_size=len(data) if declared else None, body=chunks(data))
+
+
+@dataclass(frozen=True)
+class AsUploaded:
+    """The ingest use case called as the upload route calls it: with the system's standing, read afresh
+    for each upload as `SystemDirectory.authenticate_upload` reads it with the identity."""
+
+    use_case: IngestBackup
+
+    async def __call__(self, who: SystemIdentity, body: Upload) -> IngestResult:
+        catalog = self.use_case.catalog
+        usage = await catalog.org_usage(who.org_id)
+        stored = tuple(await catalog.stored_backups(who.system_id))
+        return await self.use_case(Standing(identity=who, usage=usage, stored=stored), body)
 
 
 @dataclass
@@ -89,7 +105,7 @@ class World:
                 log_signer=Ed25519Signer.generate("backup-collect.test/log"),
             ),
         )
-        self.ingest = self.services.ingest
+        self.ingest = AsUploaded(self.services.ingest)
         self.registry = self.services.registry
         assert self.services.reaper is not None
         self.reaper = self.services.reaper

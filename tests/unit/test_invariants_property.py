@@ -12,7 +12,7 @@ from domain.errors import RateLimited, TooLarge
 from domain.maintenance import cap_violations, usage_drift
 from domain.model import Limits, SystemIdentity
 from domain.restore import BackupAccess
-from tests.unit.fakes import World, pgp, upload
+from tests.unit.fakes import AsUploaded, World, pgp, upload
 
 QUOTA = 600
 
@@ -84,7 +84,7 @@ async def _play(steps: list[tuple[str, int, int]]) -> None:
         if kind == "caps":
             limits = replace(limits, max_per_system=a, max_size_per_system=b)
             model.limits = limits
-            ingest = replace(ingest, limits=limits)
+            ingest = AsUploaded(replace(ingest.use_case, limits=limits))
             continue
         who = systems[a]
         if kind == "delete":

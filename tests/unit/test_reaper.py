@@ -11,7 +11,7 @@ from domain.errors import StoreUnavailable
 from domain.maintenance import usage_drift
 from domain.model import BackupState, Limits, Upload
 from domain.reaper import Reaper
-from tests.unit.fakes import World, chunks, pgp, upload
+from tests.unit.fakes import AsUploaded, World, chunks, pgp, upload
 
 
 class FlakyDeletes:
@@ -33,7 +33,7 @@ class FlakyDeletes:
 async def test_a_victim_whose_object_could_not_be_erased_is_finished_by_the_reaper() -> None:
     world = World(windows={})
     flaky = FlakyDeletes(world.objects)
-    ingest = replace(world.ingest, objects=flaky)  # type: ignore[arg-type]
+    ingest = AsUploaded(replace(world.ingest.use_case, objects=flaky))  # type: ignore[arg-type]
     who = await world.system()
     for _ in range(4):
         await ingest(who, upload(pgp(10)))

@@ -84,7 +84,7 @@ async def upload_backup(
     )
     with gate.admit(identity.system_key):
         async with drain.admit():
-            result = await ingest(identity, upload, standing)
+            result = await ingest(standing, upload)
     backup = result.backup
     headers = {"Location": f"{BACKUPS_PATH}/{backup.id}", "Repr-Digest": repr_digest(backup.sha256)}
     if result.outcome is Outcome.REPLAYED:
