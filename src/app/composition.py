@@ -201,6 +201,8 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         maintenance = SqlMaintenanceCatalog(engine)
     objects = given.objects or _object_store(settings)
     limiter = given.limiter or _rate_limiter(settings, clock)
+    failed_secrets = _guard_limiter(settings, clock, {60: FAILURES_PER_MINUTE}, "failed-secrets")
+    signed_out = _guard_limiter(settings, clock, {SESSION_LONGEST: 1}, "signed-out")
     ids = given.ids or Uuid7Factory()
     limits = settings.limits
     events = given.events or _event_log(engine, catalog)
@@ -231,7 +233,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
             heartbeat=given.heartbeat or HEARTBEAT,
             refused=Refusals(health=health, clock=clock),
         ),
-        metrics=Metrics(rate_limit_failures=_failures_of(limiter)),
+        metrics=Metrics(rate_limit_failures=_failures_of(limiter, failed_secrets, signed_out)),
         registry=Registry(directory=directory, ids=ids, clock=clock),
         access=BackupAccess(catalog=catalog, objects=objects, limits=limits, append_only=settings.append_only),
         operator_access=BackupAccess(catalog=catalog, objects=objects, limits=limits, actor=Actor.OPERATOR),
@@ -245,8 +247,8 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         log=signing,
         fsck=None if maintenance is None else Fsck(catalog=maintenance, objects=objects, clock=clock),
         reaper=reaper,
-        attempts=FailedAttempts(limiter=_guard_limiter(settings, clock, {60: FAILURES_PER_MINUTE}, "failed-secrets")),
-        signed_out=_guard_limiter(settings, clock, {SESSION_LONGEST: 1}, "signed-out"),
+        attempts=FailedAttempts(limiter=failed_secrets),
+        signed_out=signed_out,
         workers=_workers(given, reaper, signing),
         leases=maintenance or SoleReplica(),
     )
@@ -322,10 +324,9 @@ def _guard_limiter(settings: Settings, clock: Clock, windows: dict[int, int], na
     return LimitsRateLimiter(settings.rate_limit_storage_url, clock=clock, windows=windows, namespace=namespace)
 
 
-def _failures_of(limiter: RateLimiter) -> Callable[[], int]:
-    """The limiter fails open, so no request sees a Redis failure: its own count feeds the metric. Asked by
+def _failures_of(*limiters: RateLimiter) -> Callable[[], int]:
+    """The limiters fail open, so no request sees a Redis failure: their own counts feed the metric. Asked by
     name, not by class: importing the Redis limiter's module (coredis, 0.4 s) would slow every CLI command."""
-    if hasattr(limiter, "storage_failures"):
-        count = attrgetter("storage_failures")
-        return lambda: int(count(limiter))
-    return lambda: 0
+    count = attrgetter("storage_failures")
+    counted = [limiter for limiter in limiters if hasattr(limiter, "storage_failures")]
+    return lambda: sum(int(count(limiter)) for limiter in counted)
