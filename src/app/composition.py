@@ -16,12 +16,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
-from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from adapters.http.gate import UploadGate
 from adapters.http.metrics import Metrics
 from adapters.runtime.clock import SystemClock, Uuid7Factory
+from app import backends
 from app.eventlog import CHECKPOINT_EVERY, LogSigning, log_signing
 from app.settings import Settings
 from app.workers import Leases, SoleReplica, Worker
@@ -193,19 +193,19 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         catalog = given.catalog or SqlBackupCatalog(engine, clock)
     else:
         directory, catalog = given.directory, given.catalog
-    health = given.health or _health(directory, engine)
+    health = given.health or backends.health(directory, engine)
     maintenance = given.maintenance
     if maintenance is None and engine is not None:
         from adapters.sql.maintenance import SqlMaintenanceCatalog
 
         maintenance = SqlMaintenanceCatalog(engine)
-    objects = given.objects or _object_store(settings)
-    limiter = given.limiter or _rate_limiter(settings, clock)
-    failed_secrets = _guard_limiter(settings, clock, {60: FAILURES_PER_MINUTE}, "failed-secrets")
-    signed_out = _guard_limiter(settings, clock, {SESSION_LONGEST: 1}, "signed-out")
+    objects = given.objects or backends.object_store(settings)
+    limiter = given.limiter or backends.rate_limiter(settings, clock)
+    failed_secrets = backends.guard_limiter(settings, clock, {60: FAILURES_PER_MINUTE}, "failed-secrets")
+    signed_out = backends.guard_limiter(settings, clock, {SESSION_LONGEST: 1}, "signed-out")
     ids = given.ids or Uuid7Factory()
     limits = settings.limits
-    events = given.events or _event_log(engine, catalog)
+    events = given.events or backends.event_log(engine, catalog)
     signing = log_signing(settings, engine, catalog, events, clock, given.log_signer)
     reaper = (
         None
@@ -233,7 +233,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
             heartbeat=given.heartbeat or HEARTBEAT,
             refused=Refusals(health=health, clock=clock),
         ),
-        metrics=Metrics(rate_limit_failures=_failures_of(limiter, failed_secrets, signed_out)),
+        metrics=Metrics(rate_limit_failures=backends.failures_of(limiter, failed_secrets, signed_out)),
         registry=Registry(directory=directory, ids=ids, clock=clock),
         access=BackupAccess(catalog=catalog, objects=objects, limits=limits, append_only=settings.append_only),
         operator_access=BackupAccess(catalog=catalog, objects=objects, limits=limits, actor=Actor.OPERATOR),
@@ -261,72 +261,3 @@ def _workers(given: Overrides, reaper: Reaper | None, signing: LogSigning) -> tu
         ("checkpointer", given.checkpoint_every or CHECKPOINT_EVERY, signing.checkpointer),
     ]
     return tuple(Worker(name, every, run) for name, every, run in candidates if run is not None)
-
-
-def _event_log(engine: AsyncEngine | None, catalog: BackupCatalog) -> EventLog:
-    """The log the catalog writes: in its database, or in the in-memory tables it shares."""
-    if engine is not None:
-        from adapters.sql.events import SqlEventLog
-
-        return SqlEventLog(engine)
-    from adapters.memory.catalog import InMemoryBackupCatalog
-    from adapters.memory.events import InMemoryEventLog
-
-    if not isinstance(catalog, InMemoryBackupCatalog):
-        raise ValueError("give Overrides.events with a catalog that is neither SQL nor in-memory")
-    return InMemoryEventLog(catalog.tables)
-
-
-def _health(directory: SystemDirectory, engine: AsyncEngine | None) -> SystemHealth:
-    """On the directory's own database: its engine, or the in-memory tables it keeps."""
-    from adapters.memory.directory import InMemorySystemDirectory
-
-    if isinstance(directory, InMemorySystemDirectory):
-        from adapters.memory.health import InMemorySystemHealth
-
-        return InMemorySystemHealth(directory.tables)
-    if engine is None:
-        raise ValueError("an overridden directory needs its engine or a SystemHealth override")
-    from adapters.sql.health import SqlSystemHealth
-
-    return SqlSystemHealth(engine)
-
-
-def _object_store(settings: Settings) -> ObjectStore:
-    from adapters.objectstore.urls import objects_from_url
-
-    return objects_from_url(settings.storage_url)
-
-
-def _rate_limiter(settings: Settings, clock: Clock) -> RateLimiter:
-    """Redis through `limits`; in process memory our own windows: `limits`' memory storage sweeps every
-    key through a worker thread on each hit, a cost that grows with the fleet (13 % of a busy process at
-    300 systems, measured by `just load`)."""
-    minute, hour = settings.rate_limit_per_minute, settings.rate_limit_per_hour
-    if settings.rate_limit_storage_url.removeprefix("async+").startswith("memory://"):
-        from adapters.memory.ratelimit import InMemoryRateLimiter
-
-        return InMemoryRateLimiter({60: minute, 3600: hour}, clock)
-    from adapters.ratelimit.limits_adapter import LimitsRateLimiter
-
-    return LimitsRateLimiter(settings.rate_limit_storage_url, minute, hour, clock=clock)
-
-
-def _guard_limiter(settings: Settings, clock: Clock, windows: dict[int, int], namespace: str) -> RateLimiter:
-    """A limiter of the operator guards, on the storage of the upload windows (Redis: shared by every
-    replica) in a key namespace of its own."""
-    if settings.rate_limit_storage_url.removeprefix("async+").startswith("memory://"):
-        from adapters.memory.ratelimit import InMemoryRateLimiter
-
-        return InMemoryRateLimiter(windows, clock)
-    from adapters.ratelimit.limits_adapter import LimitsRateLimiter
-
-    return LimitsRateLimiter(settings.rate_limit_storage_url, clock=clock, windows=windows, namespace=namespace)
-
-
-def _failures_of(*limiters: RateLimiter) -> Callable[[], int]:
-    """The limiters fail open, so no request sees a Redis failure: their own counts feed the metric. Asked by
-    name, not by class: importing the Redis limiter's module (coredis, 0.4 s) would slow every CLI command."""
-    count = attrgetter("storage_failures")
-    counted = [limiter for limiter in limiters if hasattr(limiter, "storage_failures")]
-    return lambda: sum(int(count(limiter)) for limiter in counted)
