@@ -197,7 +197,10 @@ async def limiters(limiter_backend: tuple[str, RedisService | None]) -> AsyncIte
         def in_memory(per_minute: int, per_hour: int) -> RateLimiter:
             return InMemoryRateLimiter({60: per_minute, 3600: per_hour}, fake.clock)
 
-        yield Limiters("memory", in_memory, fake, key)
+        def in_memory_windows(windows: dict[int, int], _namespace: str) -> RateLimiter:
+            return InMemoryRateLimiter(windows, fake.clock)
+
+        yield Limiters("memory", in_memory, fake, key, in_memory_windows)
         return
     url = "memory://"
     if redis is not None:
@@ -208,10 +211,14 @@ async def limiters(limiter_backend: tuple[str, RedisService | None]) -> AsyncIte
         made.append(LimitsRateLimiter(url, per_minute, per_hour, clock=fake.clock))
         return made[-1]
 
+    def with_windows(windows: dict[int, int], namespace: str) -> RateLimiter:
+        made.append(LimitsRateLimiter(url, clock=fake.clock, windows=windows, namespace=namespace))
+        return made[-1]
+
     # `limits` reads the wall clock itself and offers no clock to inject: hold the process's wall clock
     # on the fake one (monotonic time, which asyncio runs on, is left alone).
     with time_machine.travel(fake.now, tick=False) as travel:
         fake.follow(travel.shift)
-        yield Limiters(backend, with_limits, fake, key)
+        yield Limiters(backend, with_limits, fake, key, with_windows)
         for limiter in made:
             await limiter.aclose()

@@ -328,6 +328,8 @@ class Limiters:
     """`make(per_minute, per_hour)`; 0 disables that window."""
     time: FakeTime
     key: Callable[[], str]
+    windows: Callable[[dict[int, int], str], RateLimiter]
+    """`windows({length in seconds: hits}, namespace)`: a limiter of the operator guards' kind."""
 
 
 # --- a cable to pull ------------------------------------------------------------------------------

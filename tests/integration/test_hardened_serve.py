@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.cli import main
 from tests.integration.live import Tenant, provision, raw_request, serving, settings_for
 from tests.integration.test_serve_tls_and_proxies import PROXY, environment
 from tests.unit.fakes import pgp
@@ -125,3 +126,20 @@ def test_failed_admin_tokens_are_limited_per_client_address_behind_a_trusted_pro
             assert operator.get(orgs, headers=BEARER).status_code == 200
             sign_in = operator.get(f"{served.url}/console/sign-in")
             assert sign_in.status_code == 200
+
+
+@pytest.mark.parametrize("variable", ["BACKUP_ADMIN_TOKEN", "BACKUP_METRICS_TOKEN"])
+@pytest.mark.parametrize("command", [["serve", "--port", "1"], ["org", "list"]])
+def test_a_weak_token_stops_every_command_with_one_line_naming_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    command: list[str],
+) -> None:
+    monkeypatch.setenv("BACKUP_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv(variable, " ")
+    assert main(command) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"backup-collect: {variable}: must be at least 32 printable ASCII characters")
+    assert not (tmp_path / "backups.db").exists()

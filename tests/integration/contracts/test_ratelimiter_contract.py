@@ -111,3 +111,24 @@ async def test_check_of_an_unused_key_or_with_no_window_is_allowed(limiters: Lim
     limiter, key = limiters.make(0, 0), limiters.key()
     await spend(limiter, key, 3)
     assert await limiter.check(key) == Allowed()
+
+
+async def test_a_sign_out_window_of_one_hit_in_8_hours_holds_until_it_ends(limiters: Limiters) -> None:
+    """How console sign-outs are remembered: one hit per session id, for a session's longest life."""
+    limiter, sid = limiters.windows({8 * 3600: 1}, "signed-out"), limiters.key()
+    assert await limiter.check(sid) == Allowed()
+    assert await limiter.acquire(sid) == Allowed()
+    limiters.time.advance(7 * 3600)
+    denied = await limiter.check(sid)
+    assert isinstance(denied, Denied)
+    assert 3590 <= denied.retry_after <= 3610
+    limiters.time.advance(3601)
+    assert await limiter.check(sid) == Allowed()
+
+
+async def test_namespaces_keep_limiters_on_one_storage_apart(limiters: Limiters) -> None:
+    failures, uploads, key = limiters.windows({60: 2}, "failed-secrets"), limiters.make(2, 0), limiters.key()
+    await spend(failures, key, 2)
+    assert isinstance(await failures.check(key), Denied)
+    assert await uploads.check(key) == Allowed()
+    await spend(uploads, key, 2)
