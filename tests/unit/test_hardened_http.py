@@ -178,3 +178,10 @@ def test_the_right_admin_token_is_never_counted() -> None:
     with make_client(FrozenClock(START), BACKUP_ADMIN_TOKEN=TOKEN) as http:
         for _ in range(30):
             assert http.get("/api/admin/orgs", headers=BEARER).status_code == 200
+
+
+def test_an_upload_refused_for_its_transfer_coding_counts_as_invalid_not_unavailable(http: Client) -> None:
+    http.post("/api/systems/backups", content=b"x", headers={"Transfer-Encoding": "gzip, chunked"})
+    scraped = http.get("/metrics").text
+    assert 'backup_collect_uploads_total{outcome="invalid"} 1.0' in scraped
+    assert 'backup_collect_uploads_total{outcome="unavailable"} 0.0' in scraped

@@ -84,6 +84,8 @@ _BY_STATUS = {
     408: _O.ABORTED,
     413: _O.TOO_LARGE,
     429: _O.RATE_LIMITED,
+    # A transfer coding other than chunked (adapters.http.edge): the request is malformed, no dependency failed.
+    501: _O.INVALID,
 }
 
 
