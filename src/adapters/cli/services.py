@@ -5,17 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from adapters.operators import OperatorServices
 from domain.checkpoints import Checkpointer, LogAudit
-from domain.destroy import DestroySystem
 from domain.fsck import Fsck
-from domain.history import History
-from domain.keeping import RetentionAdmin
-from domain.organizations import OrgAdmin
 from domain.ports import CheckpointStore
-from domain.registry import Registry
-from domain.restore import BackupAccess
-from domain.schedules import Schedules
-from domain.systems import SystemAdmin
 
 
 class LogSigningServices(Protocol):
@@ -29,36 +22,8 @@ class LogSigningServices(Protocol):
     def audit(self) -> LogAudit: ...
 
 
-class CliServices(Protocol):
+class CliServices(OperatorServices, Protocol):
     """The use cases the commands call; the composition root's container satisfies it structurally."""
-
-    @property
-    def registry(self) -> Registry: ...
-
-    @property
-    def orgs(self) -> OrgAdmin: ...
-
-    @property
-    def systems(self) -> SystemAdmin: ...
-
-    @property
-    def schedules(self) -> Schedules: ...
-
-    @property
-    def destroy(self) -> DestroySystem: ...
-
-    @property
-    def retention(self) -> RetentionAdmin: ...
-
-    @property
-    def operator_access(self) -> BackupAccess:
-        """The operator's access to backups: append-only mode binds appliances, not operators."""
-        ...
-
-    @property
-    def history(self) -> History:
-        """The event log, for `log show`."""
-        ...
 
     @property
     def log(self) -> LogSigningServices:

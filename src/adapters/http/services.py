@@ -3,7 +3,7 @@
 The composition root's container satisfies `ApiServices` structurally. `create_litestar` offers each of
 its members (`API_SERVICES`) as a Litestar dependency of the same name, so a handler declares only the few
 it uses (for example `ingest: Service[IngestBackup]`), never the whole set. To offer a new service: a
-field on the container, and its property here.
+field on the container, and its property here (or in `adapters/operators.py`, for both operator edges).
 """
 
 from __future__ import annotations
@@ -16,18 +16,12 @@ from litestar.params import SkipValidation
 
 from adapters.http.gate import UploadGate
 from adapters.http.metrics import Metrics
+from adapters.operators import OperatorServices
 from domain.attempts import FailedAttempts
-from domain.destroy import DestroySystem
-from domain.history import History
 from domain.ingest import IngestBackup
-from domain.keeping import RetentionAdmin
-from domain.organizations import OrgAdmin
 from domain.ports import BackupCatalog, ObjectStore, SystemDirectory
 from domain.receipts import BackupProofs, Receipts
-from domain.registry import Registry
 from domain.restore import BackupAccess
-from domain.schedules import Schedules
-from domain.systems import SystemAdmin
 
 if TYPE_CHECKING:
     # The console's pages take their services through `Service` from here: no import cycle at run time.
@@ -53,7 +47,7 @@ class LogPublic(Protocol):
     def proofs(self) -> BackupProofs: ...
 
 
-class ApiServices(Protocol):
+class ApiServices(OperatorServices, Protocol):
     @property
     def directory(self) -> SystemDirectory: ...
 
@@ -72,37 +66,9 @@ class ApiServices(Protocol):
         ...
 
     @property
-    def operator_access(self) -> BackupAccess:
-        """An operator's access to any system's backups (append-only mode binds appliances only)."""
-        ...
-
-    @property
-    def registry(self) -> Registry: ...
-
-    @property
-    def orgs(self) -> OrgAdmin: ...
-
-    @property
-    def systems(self) -> SystemAdmin: ...
-
-    @property
-    def schedules(self) -> Schedules: ...
-
-    @property
-    def destroy(self) -> DestroySystem: ...
-
-    @property
     def log(self) -> LogPublic:
         """The latest signed checkpoint and the verifier key (no credentials needed)."""
         ...
-
-    @property
-    def history(self) -> History:
-        """The event log, for the admin API and the console."""
-        ...
-
-    @property
-    def retention(self) -> RetentionAdmin: ...
 
     @property
     def metrics(self) -> Metrics:
@@ -130,5 +96,9 @@ class ApiServices(Protocol):
         ...
 
 
-API_SERVICES = tuple(name for name, member in vars(ApiServices).items() if isinstance(member, property))
-"""The names `create_litestar` offers as dependencies: every member of `ApiServices`."""
+API_SERVICES = tuple(
+    dict.fromkeys(
+        name for kind in ApiServices.__mro__ for name, member in vars(kind).items() if isinstance(member, property)
+    )
+)
+"""The names `create_litestar` offers as dependencies: every member of `ApiServices`, inherited ones too."""
