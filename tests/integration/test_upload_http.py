@@ -1,9 +1,10 @@
-"""POST /api/systems/backups through real HTTP on the embedded default (SQLite + local files)."""
+"""POST /api/systems/backups through real HTTP on the embedded default (SQLite + local files): the seed
+example on disk, a chunked upload over a real socket, readiness with the object directory gone. The
+refusals (credentials, empty and non-OpenPGP bodies, armor, UTF-8 names) are pinned in process:
+tests/unit/test_upload_http.py."""
 
 from __future__ import annotations
 
-import base64
-import gzip
 import hashlib
 import re
 from collections.abc import Iterator
@@ -21,7 +22,6 @@ from tests.integration.live import (
     object_files,
     provision,
     settings_for,
-    stored,
 )
 from tests.unit.fakes import pgp
 
@@ -81,82 +81,6 @@ def test_chunked_upload_streams_and_is_counted(settings: Settings, tenant: Tenan
     assert answer.json()["data"]["size"] == 140_005
     assert answer.json()["data"]["sha256"] == hashlib.sha256(b"".join(parts)).hexdigest()
     assert answer.json()["data"]["mimetype"] == "application/xml"
-
-
-def basic(value: str) -> str:
-    return "Basic " + base64.b64encode(value.encode()).decode()
-
-
-@pytest.mark.parametrize(
-    "authorization",
-    [None, "Bearer abc", "Basic !!!notbase64", "Basic " + base64.b64encode(b"no-colon").decode(), "wrong-secret"],
-)
-def test_bad_credentials_are_401_with_a_basic_challenge(
-    tenant: Tenant, server: str, authorization: str | None, settings: Settings
-) -> None:
-    headers = {}
-    if authorization == "wrong-secret":
-        headers["Authorization"] = basic(f"{tenant.key}:{tenant.secret}x")
-    elif authorization is not None:
-        headers["Authorization"] = authorization
-    answer = httpx.post(server + URL, content=pgp(100), headers=headers)
-    assert answer.status_code == 401
-    assert answer.headers["WWW-Authenticate"].startswith("Basic realm=")
-    assert answer.json() == {"code": 401, "message": "invalid credentials", "data": {}}
-    assert object_files(settings) == []
-
-
-def test_unknown_system_is_401(server: str) -> None:
-    answer = httpx.post(server + URL, content=pgp(100), auth=("nobody", "secret"))
-    assert answer.status_code == 401
-
-
-def validation_error(answer: httpx.Response, status: int, key: str) -> dict[str, object]:
-    assert answer.status_code == status, answer.text
-    envelope = answer.json()
-    assert envelope["code"] == status
-    data = envelope["data"]
-    assert data["type"] == "validation_error"
-    assert [error["key"] for error in data["errors"]] == [key]
-    assert set(data["errors"][0]) == {"key", "message", "value"}
-    assert "details" in data
-    result: dict[str, object] = data
-    return result
-
-
-def test_empty_body_is_400(tenant: Tenant, server: str, settings: Settings) -> None:
-    with client(server, tenant) as http:
-        validation_error(http.post(URL, content=b""), 400, "body")
-        validation_error(http.post(URL, content=chunked(b"")), 400, "body")
-    assert stored(settings, tenant) == []
-
-
-@pytest.mark.parametrize("body", [gzip.compress(b"hostname fw1\n" * 100), b"plain text config", b"PK\x03\x04zip"])
-def test_a_body_that_is_not_openpgp_is_400(tenant: Tenant, server: str, settings: Settings, body: bytes) -> None:
-    with client(server, tenant) as http:
-        validation_error(http.post(URL, content=body), 400, "body")
-    assert object_files(settings) == []
-    assert stored(settings, tenant) == []
-
-
-def test_armored_messages_are_accepted(tenant: Tenant, server: str) -> None:
-    body = b"\n-----BEGIN PGP MESSAGE-----\n\nhQEMA1234\n-----END PGP MESSAGE-----\n"
-    with client(server, tenant) as http:
-        assert http.post(URL, content=body, headers={"X-Filename": "cfg.txt.asc"}).status_code == 201
-
-
-def test_openpgp_check_can_be_turned_off(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, require_openpgp="false")
-    tenant = provision(settings)[0]
-    with live_server(settings) as server, client(server, tenant) as http:
-        assert http.post(URL, content=b"plain text").status_code == 201
-
-
-def test_a_utf8_filename_counts_each_character_once(tenant: Tenant, server: str) -> None:
-    with client(server, tenant) as http:
-        answer = http.post(URL, content=pgp(100), headers={b"X-Filename": "ä-config.yml.gpg".encode()})
-    assert answer.json()["data"]["filename"] == "_-config.yml"
-    assert answer.json()["data"]["mimetype"] == "application/yaml"
 
 
 def test_ready_is_503_when_the_object_directory_is_gone(settings: Settings, server: str) -> None:
