@@ -245,7 +245,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         history=History(events=events, clock=clock),
         retention=RetentionAdmin(directory=directory, catalog=catalog, objects=objects, limits=limits),
         log=signing,
-        fsck=None if maintenance is None else Fsck(catalog=maintenance, objects=objects, clock=clock),
+        fsck=None if maintenance is None else Fsck(catalog=maintenance, objects=objects, clock=clock, events=events),
         reaper=reaper,
         attempts=FailedAttempts(limiter=failed_secrets),
         signed_out=signed_out,

@@ -315,3 +315,9 @@ def pruned_by_policy(pruned: Pruned, at: datetime) -> list[NewEvent]:
         backup_event(EventType.BACKUP_PRUNED, victim, at, detail={"rule": pruned.rules[victim.id].value})
         for victim in pruned.pruned
     ]
+
+
+def quarantined(backup: Backup, at: datetime, reason: str, moved_to: str | None) -> NewEvent:
+    """`backup.quarantined`: fsck removed a stored backup's row (`reason`: its problem kind), its bytes kept
+    under `moved_to` (None: there were none)."""
+    return backup_event(EventType.BACKUP_QUARANTINED, backup, at, detail={"reason": reason, "moved_to": moved_to})

@@ -6,9 +6,10 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from domain.maintenance import GRACE, QUARANTINE, MaintenanceCatalog, Problem, usage_drift
+from domain.events import EventType
+from domain.maintenance import GRACE, QUARANTINE, MaintenanceCatalog, Problem, Quarantine, usage_drift
 from domain.model import Backup, BackupState
-from domain.ports import Clock, ObjectStore, StoredObject
+from domain.ports import Clock, EventLog, ObjectStore, StoredObject
 
 
 @dataclass(slots=True)
@@ -31,6 +32,8 @@ class Fsck:
     catalog: MaintenanceCatalog
     objects: ObjectStore
     clock: Clock
+    events: EventLog | None = None
+    """The event log, checked against the rows (kinds `unlogged_backup`, `unlogged_removal`)."""
 
     async def __call__(self, *, repair: bool = False, verify_checksums: bool = False) -> FsckReport:
         report = FsckReport()
@@ -45,6 +48,10 @@ class Fsck:
             await self._check_row(report, row, stored.get(row.object_key), cutoff, repair, verify_checksums)
         for key in await self.objects.abandoned(cutoff):
             await self._handle(report, Problem("stale_upload", key, "temporary file of an interrupted write"), repair)
+        if self.events is not None:
+            for problem in await log_problems(self.events, rows, cutoff):
+                report.problems.append(problem)
+                report.unrepaired += 1  # history cannot be repaired, only reported
         rows = await self.catalog.all_backups() if repair else rows
         for problem in usage_drift(rows, await self.catalog.recorded_usage()):
             await self._handle(report, problem, repair)
@@ -97,13 +104,50 @@ class Fsck:
             await self._forget_key(key)
             return Problem(problem.kind, key, "removed")
         if problem.kind == "missing_object":
-            await self._forget_key(key)
+            await self._forget_key(key, Quarantine(problem.kind, None, self.clock.now()))
             return Problem(problem.kind, key, "row removed")
         # size or checksum mismatch: keep the bytes aside, drop the row that no longer describes them
         await self.objects.move(key, QUARANTINE + key)
-        await self._forget_key(key)
+        await self._forget_key(key, Quarantine(problem.kind, QUARANTINE + key, self.clock.now()))
         return Problem(problem.kind, key, f"row removed, object moved to {QUARANTINE}{key}")
 
-    async def _forget_key(self, key: str) -> None:
+    async def _forget_key(self, key: str, quarantined: Quarantine | None = None) -> None:
         rows = await self.catalog.all_backups()
-        await self.catalog.forget([row.id for row in rows if row.object_key == key])
+        await self.catalog.forget([row.id for row in rows if row.object_key == key], quarantined)
+
+
+async def log_problems(events: EventLog, rows: list[Backup], cutoff: datetime) -> list[Problem]:
+    """A stored backup committed since the log began with no `backup.stored` entry, and a `backup.stored`
+    entry whose backup is gone with no `backup.pruned`, `backup.deleted` or `backup.quarantined` entry.
+    Rows younger than `cutoff` are left alone, as everywhere in fsck."""
+    logged: dict[str, str] = {}
+    removed: set[str] = set()
+    began = None
+    after = -1
+    while page := await events.events_after(after, 1000):
+        began = began or page[0].at
+        for event in page:
+            if event.backup_id is not None and event.type is EventType.BACKUP_STORED:
+                logged[event.backup_id] = event.system_key or ""
+            elif event.backup_id is not None and event.type in _REMOVALS:
+                removed.add(event.backup_id)
+        after = page[-1].seq
+    present = {row.id for row in rows}
+    problems = [
+        Problem("unlogged_backup", row.object_key, f"stored backup {row.id} has no backup.stored entry")
+        for row in rows
+        if row.state is BackupState.STORED
+        and row.id not in logged
+        and began is not None
+        and row.committed_at is not None
+        and began <= row.committed_at < cutoff
+    ]
+    problems += [
+        Problem("unlogged_removal", f"{system_key}/{backup_id}", "gone without backup.pruned or backup.deleted")
+        for backup_id, system_key in logged.items()
+        if backup_id not in present and backup_id not in removed
+    ]
+    return problems
+
+
+_REMOVALS = frozenset({EventType.BACKUP_PRUNED, EventType.BACKUP_DELETED, EventType.BACKUP_QUARANTINED})

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from domain.model import Backup, BackupState, Limits
@@ -25,6 +25,16 @@ class Problem:
     detail: str
 
 
+@dataclass(frozen=True, slots=True)
+class Quarantine:
+    """Why fsck removed a stored backup's row (a Problem kind), where its bytes went (None: there were
+    none), and when."""
+
+    reason: str
+    moved_to: str | None
+    at: datetime
+
+
 class MaintenanceCatalog(Protocol):
     """The ledger seen whole, for verification and repair. Raises CatalogUnavailable like BackupCatalog."""
 
@@ -38,8 +48,9 @@ class MaintenanceCatalog(Protocol):
 
     async def set_usage(self, org_id: str, used_bytes: int) -> None: ...
 
-    async def forget(self, backup_ids: Sequence[str]) -> None:
-        """Remove rows in any state; a stored row's bytes leave its organization's counter."""
+    async def forget(self, backup_ids: Sequence[str], quarantined: Quarantine | None = None) -> None:
+        """Remove rows in any state; a stored row's bytes leave its organization's counter. With
+        `quarantined`, each stored row removed is logged `backup.quarantined` (in the same transaction)."""
         ...
 
     def lease(self, name: str) -> AbstractAsyncContextManager[bool]:

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from adapters.memory.tables import Tables
+from domain import events
+from domain.maintenance import Quarantine
 from domain.model import Backup, BackupState
 
 
@@ -24,12 +26,15 @@ class InMemoryMaintenanceCatalog:
         if org_id in self.tables.orgs:
             self.tables.used[org_id] = used_bytes
 
-    async def forget(self, backup_ids: Sequence[str]) -> None:
+    async def forget(self, backup_ids: Sequence[str], quarantined: Quarantine | None = None) -> None:
         used = self.tables.used
         for backup_id in backup_ids:
             row = self.tables.backups.pop(backup_id, None)
             if row is not None and row.state is BackupState.STORED:
                 used[row.org_id] = used.get(row.org_id, 0) - row.size
+                if quarantined is not None:
+                    q = quarantined
+                    self.tables.append_events([events.quarantined(row, q.at, q.reason, q.moved_to)])
 
     @asynccontextmanager
     async def lease(self, name: str) -> AsyncIterator[bool]:

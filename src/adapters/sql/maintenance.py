@@ -9,9 +9,12 @@ from contextlib import asynccontextmanager
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.sql import events as log
 from adapters.sql._session import session_factory
 from adapters.sql.engine import guarded
 from adapters.sql.models import BackupRow, OrganizationRow
+from domain import events
+from domain.maintenance import Quarantine
 from domain.model import Backup, BackupState
 
 
@@ -36,12 +39,16 @@ class SqlMaintenanceCatalog:
                 update(OrganizationRow).where(OrganizationRow.id == org_id).values(used_bytes=used_bytes)
             )
 
-    async def forget(self, backup_ids: Sequence[str]) -> None:
+    async def forget(self, backup_ids: Sequence[str], quarantined: Quarantine | None = None) -> None:
         if not backup_ids:
             return
         async with guarded(), self._sessions.begin() as session:
             rows = (await session.scalars(select(BackupRow).where(BackupRow.id.in_(backup_ids)))).all()
+            logged = []
             for row in rows:
+                if row.state == BackupState.STORED.value and quarantined is not None:
+                    q = quarantined
+                    logged.append(events.quarantined(row.to_domain(), q.at, q.reason, q.moved_to))
                 if row.state == BackupState.STORED.value:
                     # Lock the org's row like a commit does, so counters stay exact under concurrency.
                     org = await session.scalar(
@@ -50,6 +57,7 @@ class SqlMaintenanceCatalog:
                     if org is not None:
                         org.used_bytes -= row.size
             await session.execute(delete(BackupRow).where(BackupRow.id.in_(backup_ids)))
+            await log.append(await session.connection(), logged)
 
     @asynccontextmanager
     async def lease(self, name: str) -> AsyncIterator[bool]:
