@@ -14,7 +14,7 @@ from litestar.di import Provide
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from adapters.http.console import auth, pages
+from adapters.http.console import auth, keeping, pages
 from adapters.http.console.services import ConsoleServices
 from adapters.http.console.session import SessionPolicy
 from adapters.http.console.views import human_age
@@ -80,5 +80,6 @@ def console_router(services: ConsoleServices) -> Router:
             pages.suspend,
             pages.resume,
             pages.rotate_secret,
+            *keeping.ROUTES,
         ],
     )

@@ -18,6 +18,7 @@ from adapters.http.services import Service
 from domain.events import Via
 from domain.health import Schedule
 from domain.history import History
+from domain.keeping import RetentionAdmin
 from domain.organizations import OrgAdmin
 from domain.registry import Registry
 from domain.restore import BackupAccess
@@ -64,6 +65,7 @@ async def _system_page(
     systems: SystemAdmin,
     access: BackupAccess,
     history: History,
+    retention: RetentionAdmin,
     system_key: str,
     **extra: Any,
 ) -> Template:
@@ -79,6 +81,7 @@ async def _system_page(
         "usage": listing.usage,
         "chart": size_chart(listing.backups),
         "history": await history.recent(system_key),
+        "kept_by": {kept.backup.id: kept.kept_by for kept in (await retention.preview(system_key)).backups},
         "schedule": _schedule(Schedule(timedelta(seconds=detail.expected_every), timedelta(seconds=detail.grace))),
         **extra,
     }
@@ -92,11 +95,12 @@ async def system_page(
     systems: Service[SystemAdmin],
     operator_access: Service[BackupAccess],
     history: Service[History],
+    retention: Service[RetentionAdmin],
     page: NamedDependency[Page],
     deleted: FromQuery[str | None] = None,
 ) -> Template:
-    """One system: its backups newest first, its chart, its history, its actions."""
-    return await _system_page(page, orgs, systems, operator_access, history, system_key, deleted=deleted)
+    """One system: its backups newest first with what keeps each, its chart, its history, its actions."""
+    return await _system_page(page, orgs, systems, operator_access, history, retention, system_key, deleted=deleted)
 
 
 @get("/systems/{system_key:str}/backups/{backup_id:str}")
@@ -158,8 +162,9 @@ async def rotate_secret(
     systems: Service[SystemAdmin],
     operator_access: Service[BackupAccess],
     history: Service[History],
+    retention: Service[RetentionAdmin],
     page: NamedDependency[Page],
 ) -> Template:
     """The new secret in this answer only (never in a URL, never cached); the old one fails from now on."""
     rotated = await registry.rotate_secret(system_key)
-    return await _system_page(page, orgs, systems, operator_access, history, system_key, rotated=rotated)
+    return await _system_page(page, orgs, systems, operator_access, history, retention, system_key, rotated=rotated)
