@@ -24,5 +24,5 @@ def client_address(request: ASGIConnection[Any, Any, Any, Any]) -> str | None:
         return str(ipaddress.ip_address(given))
     except ValueError:
         quoted = given[:_QUOTED] + ("…" if len(given) > _QUOTED else "")
-        log.warning("a trusted proxy named a client that is not an IP address: %r; taken as unknown", quoted)
+        log.warning("the client address %r is not an IP address (from a trusted proxy?); taken as unknown", quoted)
         return None
