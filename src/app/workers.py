@@ -6,7 +6,7 @@ left), then one every interval. Each pass runs under the worker's lease, named a
 replicas one at a time does the work and the others let that turn go. A pass that fails is logged and
 tried again at the next turn; a worker never stops another. `stop` cancels them all at shutdown.
 
-To add a worker: one `Worker(...)` line in `app.composition._workers`.
+To add a worker: one line (name, interval, pass) in `app.composition._workers`.
 """
 
 from __future__ import annotations
