@@ -2,133 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
 import builtins
-import contextlib
-import errno
 import os
 import re
-import threading
-from collections import deque
-from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import TypeVar
 
 from adapters.objectstore.disk import Disk
+from adapters.objectstore.durable import DurableWrite, in_thread
 from domain.errors import ObjectMissing, StoreFull, StoreUnavailable
 from domain.ports import ObjectRead, StoredObject
 
-T = TypeVar("T")
 # Chunks are gathered into blocks this large, each written with one writev while the next arrives.
 BLOCK_SIZE = 4 * 1024 * 1024
 READ_CHUNK_SIZE = 1024 * 1024
 # A write interrupted by a crash leaves `<key>#N`; `abandoned` finds those for the reaper.
 _TEMP = re.compile(r"#\d+$")
-# A write refused for want of room: the disk is full, or the user's quota on it is spent.
-_NO_ROOM = {errno.ENOSPC, errno.EDQUOT}
 # Less free space than this (for the service's user) and `ping` reports the store full.
 FULL_BELOW = 1024 * 1024
-# File I/O releases the GIL. An upload has up to `_DurableWrite.DEPTH` (3) blocks in flight, each written at
-# its own offset, so blocks need no ordering among themselves; `seal` waits for all of them.
-_IO = ThreadPoolExecutor(max_workers=8, thread_name_prefix="filestore")
-
-
-async def _settled(future: Future[T]) -> T:
-    """The thread's result. Cancelling the caller does not abandon the thread's work: it waits for the
-    call to end first, so nothing (a rename, a close) happens behind the back of whoever cleans up."""
-    wrapped = asyncio.wrap_future(future)
-    try:
-        return await asyncio.shield(wrapped)
-    except asyncio.CancelledError:
-        while not wrapped.done():
-            try:
-                await asyncio.wait({wrapped})
-            except asyncio.CancelledError:
-                continue
-        raise
-    except OSError as exc:
-        if exc.errno in _NO_ROOM:
-            raise StoreFull(exc.strerror or str(exc)) from exc
-        raise StoreUnavailable(f"{type(exc).__name__}: {exc.strerror or exc}") from exc
-
-
-async def _in_thread(call: Callable[[], T]) -> T:
-    return await _settled(_IO.submit(call))
-
-
-class _DurableWrite:
-    """One `put` under way: a temp file beside the target, written a block at a time, up to DEPTH blocks
-    in flight in the writer threads (each at its own offset) while the next block arrives."""
-
-    DEPTH = 3
-
-    def __init__(self, disk: Disk, fd: int, temp: Path, target: Path) -> None:
-        self._disk, self._fd, self._temp, self._target = disk, fd, temp, target
-        self._offset = 0
-        self._inflight: deque[Future[None]] = deque()
-        self._lock = threading.Lock()
-        self._closed = False  # closed by the writer thread (seal) or the event loop (abandon), once
-
-    async def write(self, parts: list[bytes]) -> None:
-        """Hand `parts` to a writer thread once fewer than DEPTH blocks are in flight."""
-        while len(self._inflight) >= self.DEPTH:
-            await _settled(self._inflight.popleft())
-        offset = self._offset
-        self._offset += sum(map(len, parts))
-        self._inflight.append(_IO.submit(self._write, parts, offset))
-
-    async def seal(self, parts: list[bytes]) -> int:
-        """Write the rest, fsync, rename into place, fsync the directory; the size written."""
-        while self._inflight:
-            await _settled(self._inflight.popleft())
-        return await _in_thread(lambda: self._seal(parts))
-
-    def seal_now(self, parts: list[bytes]) -> int:
-        """`seal` within the writer thread, for a body that fit in one block; cleans up if it fails."""
-        try:
-            return self._seal(parts)
-        except BaseException:
-            self.abandon()
-            raise
-
-    async def drain(self) -> None:
-        """Wait for the blocks still in flight, whatever became of them (the put is failing already)."""
-        while self._inflight:
-            with contextlib.suppress(Exception):
-                await _settled(self._inflight.popleft())
-
-    def abandon(self) -> None:
-        """Remove the temp file and close it; no writer thread uses it any more (see `drain`)."""
-        self._disk.unlink(self._temp)
-        self._close()
-
-    def _close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._disk.close(self._fd)
-
-    def _write(self, parts: list[bytes], offset: int) -> None:
-        length = self._disk.write(self._fd, parts, offset)
-        self._disk.start_writeback(self._fd, offset, length)
-
-    def _seal(self, parts: list[bytes]) -> int:
-        if parts:
-            self._disk.write(self._fd, parts, self._offset)
-            self._offset += sum(map(len, parts))
-        self._disk.fsync(self._fd)
-        self._close()
-        self._disk.rename(self._temp, self._target)
-        try:
-            self._disk.fsync_dir(self._target.parent)
-        except OSError:
-            self._disk.unlink(self._target)  # in place but not durable: not acknowledged, so not kept
-            raise
-        return self._offset
 
 
 class FileObjectStore:
@@ -145,7 +38,7 @@ class FileObjectStore:
         """The temp file is created with the first full block; a body smaller than a block is written,
         synced and renamed in one call of the writer thread (a small upload costs one thread hop)."""
         target = self._path(key)
-        write: _DurableWrite | None = None
+        write: DurableWrite | None = None
         try:
             parts: list[bytes] = []
             buffered = 0
@@ -154,12 +47,12 @@ class FileObjectStore:
                 buffered += len(chunk)
                 if buffered >= BLOCK_SIZE:
                     if write is None:
-                        write = await _in_thread(lambda: self._begin(target))
+                        write = await in_thread(lambda: self._begin(target))
                     await write.write(parts)
                     parts, buffered = [], 0
             if write is None:
                 whole = parts
-                return await _in_thread(lambda: self._begin(target).seal_now(whole))
+                return await in_thread(lambda: self._begin(target).seal_now(whole))
             return await write.seal(parts)
         except BaseException:
             if write is not None:
@@ -171,7 +64,7 @@ class FileObjectStore:
 
     async def delete(self, key: str) -> None:
         path = self._path(key)
-        await _in_thread(lambda: path.unlink(missing_ok=True))
+        await in_thread(lambda: path.unlink(missing_ok=True))
 
     async def get(self, key: str, start: int = 0, end: int | None = None) -> ObjectRead:
         path = self._path(key)
@@ -182,7 +75,7 @@ class FileObjectStore:
             except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
                 raise ObjectMissing(key) from None
 
-        fd = await _in_thread(open_for_reading)
+        fd = await in_thread(open_for_reading)
         size = os.fstat(fd).st_size
         return ObjectRead(size=size, chunks=_read(fd, start, size if end is None else min(end, size)))
 
@@ -200,16 +93,16 @@ class FileObjectStore:
             self._disk.fsync_dir(destination.parent)
             self._disk.fsync_dir(origin.parent)
 
-        await _in_thread(rename)
+        await in_thread(rename)
 
     async def abandoned(self, older_than: datetime) -> builtins.list[str]:
         """Temp files (`<key>#N`) older than `older_than`, found by a walk in a writer thread, as `list` does."""
-        return await _in_thread(partial(_temp_files, self.root, older_than.timestamp()))
+        return await in_thread(partial(_temp_files, self.root, older_than.timestamp()))
 
     async def list(self, prefix: str) -> AsyncIterator[StoredObject]:
         """Objects whose key lies under the path `prefix` (whole segments, as obstore lists)."""
         base = self._path(prefix.strip("/")) if prefix.strip("/") else self.root
-        found = await _in_thread(lambda: _walk(self.root, base))
+        found = await in_thread(lambda: _walk(self.root, base))
         for item in found:
             yield item
 
@@ -217,14 +110,14 @@ class FileObjectStore:
         """StoreUnavailable unless the root is a writable directory; StoreFull when it has no room left."""
         if not (self.root.is_dir() and os.access(self.root, os.W_OK | os.X_OK)):
             raise StoreUnavailable(f"{self.root} is not a writable directory")
-        free = await _in_thread(lambda: self._disk.free_bytes(self.root))
+        free = await in_thread(lambda: self._disk.free_bytes(self.root))
         if free < FULL_BELOW:
             raise StoreFull(f"{free} bytes free under {self.root}")
 
-    def _begin(self, target: Path) -> _DurableWrite:
+    def _begin(self, target: Path) -> DurableWrite:
         self._disk.make_dirs(target.parent, self.root)
         fd, temp = self._disk.create_temp(target)
-        return _DurableWrite(self._disk, fd, temp, target)
+        return DurableWrite(self._disk, fd, temp, target)
 
     def _path(self, key: str) -> Path:
         parts = key.split("/")
@@ -266,7 +159,7 @@ async def _read(fd: int, start: int, end: int) -> AsyncIterator[bytes]:
     try:
         offset = start
         while offset < end:
-            chunk = await _in_thread(partial(os.pread, fd, min(READ_CHUNK_SIZE, end - offset), offset))
+            chunk = await in_thread(partial(os.pread, fd, min(READ_CHUNK_SIZE, end - offset), offset))
             if not chunk:
                 return
             offset += len(chunk)
