@@ -13,6 +13,7 @@ from domain.registry import Registry
 from domain.restore import BackupAccess
 from domain.schedules import Schedules
 from domain.systems import SystemAdmin
+from domain.webhook_admin import WebhookAdmin
 
 
 class OperatorServices(Protocol):
@@ -29,6 +30,9 @@ class OperatorServices(Protocol):
 
     @property
     def schedules(self) -> Schedules: ...
+
+    @property
+    def webhooks(self) -> WebhookAdmin: ...
 
     @property
     def destroy(self) -> DestroySystem: ...

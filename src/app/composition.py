@@ -22,6 +22,7 @@ from adapters.http.gate import UploadGate
 from adapters.http.metrics import Metrics
 from adapters.runtime.clock import SystemClock, Uuid7Factory
 from app import backends
+from app.alerting import Alerting, alerting
 from app.eventlog import CHECKPOINT_EVERY, LogSigning, log_signing
 from app.settings import Settings
 from app.workers import Leases, SoleReplica, Worker
@@ -43,6 +44,7 @@ from domain.ports import (
     RateLimiter,
     SystemDirectory,
     SystemHealth,
+    WebhookSender,
 )
 from domain.reaper import Reaper
 from domain.refusals import Refusals
@@ -50,6 +52,8 @@ from domain.registry import Registry
 from domain.restore import BackupAccess
 from domain.schedules import Schedules
 from domain.systems import SystemAdmin
+from domain.webhook_admin import WebhookAdmin
+from domain.webhooks import RetryPolicy
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -62,6 +66,8 @@ if TYPE_CHECKING:
 SESSION_LONGEST = 8 * 3600
 # How often each replica offers to run a reaper pass.
 REAPER_INTERVAL = timedelta(minutes=5)
+# How often the notifier queues new alerts and sends due deliveries (a first try within seconds).
+NOTIFY_EVERY = timedelta(seconds=2)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +96,11 @@ class Overrides:
     """The log's key (default: BACKUP_LOG_KEY_FILE, or made in the data dir at first use)."""
     checkpoint_every: timedelta | None = None
     """How often the server offers a checkpoint (default: CHECKPOINT_EVERY, 1 min)."""
+    notify_every: timedelta | None = None
+    """How often the notifier queues and sends (default: NOTIFY_EVERY, 2 s)."""
+    webhook_retry: RetryPolicy | None = None
+    """When refused deliveries are tried again (default: the domain's RetryPolicy, 24 h)."""
+    webhook_sender: WebhookSender | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +130,8 @@ class Container:
     systems: SystemAdmin
     health: SystemHealth
     schedules: Schedules
+    alerting: Alerting
+    """Webhooks, the schedule evaluator and the notifier (`app.alerting`)."""
     destroy: DestroySystem
     history: History
     retention: RetentionAdmin
@@ -171,7 +184,14 @@ class Container:
 
         return await upgrade(self.engine)
 
+    @property
+    def webhooks(self) -> WebhookAdmin:
+        return self.alerting.webhooks
+
     async def close(self) -> None:
+        close_sender = getattr(self.alerting.sender, "aclose", None)
+        if close_sender is not None:
+            await close_sender()
         if self.engine is not None:
             await self.engine.dispose()
         for limiter in (self.limiter, self.attempts.limiter, self.signed_out):
@@ -207,6 +227,19 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
     limits = settings.limits
     events = given.events or backends.event_log(engine, catalog)
     signing = log_signing(settings, engine, catalog, events, clock, given.log_signer)
+    metrics = Metrics(rate_limit_failures=backends.failures_of(limiter, failed_secrets, signed_out))
+    alerts = alerting(
+        settings,
+        engine,
+        directory,
+        health,
+        events,
+        clock,
+        ids,
+        metrics.delivery,
+        retry=given.webhook_retry,
+        sender=given.webhook_sender,
+    )
     reaper = (
         None
         if maintenance is None
@@ -233,7 +266,8 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
             heartbeat=given.heartbeat or HEARTBEAT,
             refused=Refusals(health=health, clock=clock),
         ),
-        metrics=Metrics(rate_limit_failures=backends.failures_of(limiter, failed_secrets, signed_out)),
+        metrics=metrics,
+        alerting=alerts,
         registry=Registry(directory=directory, ids=ids, clock=clock),
         access=BackupAccess(catalog=catalog, objects=objects, limits=limits, append_only=settings.append_only),
         operator_access=BackupAccess(catalog=catalog, objects=objects, limits=limits, actor=Actor.OPERATOR),
@@ -249,15 +283,19 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         reaper=reaper,
         attempts=FailedAttempts(limiter=failed_secrets),
         signed_out=signed_out,
-        workers=_workers(given, reaper, signing),
+        workers=_workers(given, reaper, signing, alerts, settings),
         leases=maintenance or SoleReplica(),
     )
 
 
-def _workers(given: Overrides, reaper: Reaper | None, signing: LogSigning) -> tuple[Worker, ...]:
+def _workers(
+    given: Overrides, reaper: Reaper | None, signing: LogSigning, alerts: Alerting, settings: Settings
+) -> tuple[Worker, ...]:
     """The background workers of a serve process, one line each (those whose ledger is absent are left out)."""
     candidates: list[tuple[str, timedelta, Callable[[], Awaitable[object]] | None]] = [
         ("reaper", given.reaper_interval or REAPER_INTERVAL, reaper),
         ("checkpointer", given.checkpoint_every or CHECKPOINT_EVERY, signing.checkpointer),
+        ("schedule-evaluator", settings.check_every, alerts.evaluator),
+        ("notifier", given.notify_every or NOTIFY_EVERY, alerts.notifier),
     ]
     return tuple(Worker(name, every, run) for name, every, run in candidates if run is not None)

@@ -61,6 +61,8 @@ class Settings:
     """The slack past `expect_every` before a system is `down` (0 under BACKUP_STALE_AFTER)."""
     check_every: timedelta = timedelta(minutes=1)
     """How often schedules are evaluated (a system going `down` is noticed within this)."""
+    public_url: str | None = None
+    """The console's public address (BACKUP_PUBLIC_URL), for links in alerts."""
     deprecated: tuple[str, ...] = ()
     """One line per deprecated variable in use, for the server to print once at start."""
     log_format: str = "text"
@@ -130,6 +132,7 @@ class Settings:
             admin_token=read.token("BACKUP_ADMIN_TOKEN"),
             metrics_token=read.token("BACKUP_METRICS_TOKEN"),
             **_schedule(read),
+            public_url=_public_url(read),
             log_format=read.choice("BACKUP_LOG_FORMAT", "text", LOG_FORMATS),
             trusted_proxies=read.networks("BACKUP_TRUSTED_PROXIES"),
             body_idle_timeout=read.duration("BACKUP_BODY_IDLE_TIMEOUT", "60s"),
@@ -170,6 +173,13 @@ def _retention(read: _Reader, max_per_system: int) -> RetentionPolicy | None:
         return check_policy(policy, max_per_system)
     except InvalidInput as error:
         raise SettingsError(f"BACKUP_KEEP_*: {error.message}") from None
+
+
+def _public_url(read: _Reader) -> str | None:
+    value = read.text("BACKUP_PUBLIC_URL", "")
+    if value and not value.startswith(("http://", "https://")):
+        raise SettingsError(f"BACKUP_PUBLIC_URL: {value!r} must start with http:// or https://")
+    return value.rstrip("/") or None
 
 
 def _schedule(read: _Reader) -> dict[str, Any]:

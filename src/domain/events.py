@@ -51,6 +51,15 @@ class EventType(enum.StrEnum):
     ORG_RETENTION_CHANGED = "org.retention_changed"
     WEBHOOK_ADDED = "webhook.added"
     WEBHOOK_REMOVED = "webhook.removed"
+    # The alerts webhooks deliver (SPEC "Knowing when something is wrong"); written by the schedule
+    # evaluator (system.*), the commit (backup.size_anomaly, org.quota_near), `webhook test` (test).
+    SYSTEM_DOWN = "system.down"
+    SYSTEM_FAILING = "system.failing"
+    SYSTEM_RECOVERED = "system.recovered"
+    BACKUP_SIZE_ANOMALY = "backup.size_anomaly"
+    ORG_QUOTA_NEAR = "org.quota_near"
+    BACKUP_VERIFY_FAILED = "backup.verify_failed"
+    TEST = "test"
 
 
 class Actor(enum.StrEnum):

@@ -76,6 +76,8 @@ class SystemFacts:
     last_error: LastError | None
     own: ScheduleOverride
     org: ScheduleOverride
+    notified: str | None = None
+    """The state the schedule evaluator last announced (`down`, `failing`, `up`), None before any."""
 
     def schedule(self, default: Schedule) -> Schedule:
         """The effective schedule: the system's own fields, else the org's, else the default."""

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from domain.events import Actor, Event, EventQuery, Via
+from domain.events import Actor, Event, EventQuery, NewEvent, Via
 from domain.health import LastError, ScheduleOverride, SystemFacts
 from domain.ledger import Committed, Pruned
 from domain.model import Backup, Limits, Organization, RetentionPolicy, SystemIdentity, SystemRecord
+from domain.webhooks import Delivery, Webhook
 
 
 class Clock(Protocol):
@@ -331,4 +332,67 @@ class SystemHealth(Protocol):
 
     async def set_org_schedule(self, org_id: str, schedule: ScheduleOverride) -> None:
         """Replace the organization's own schedule. Raises NotFound for an unknown id."""
+        ...
+
+    async def announce(self, changes: Sequence[tuple[str, str]], events: Sequence[NewEvent]) -> None:
+        """In one transaction: set each (system id, state) as the system's announced state and append
+        `events` (the transitions' alerts) to the event log."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class SentAnswer:
+    """How one try went: the receiver's status, or None and why when no answer came."""
+
+    status: int | None
+    error: str | None = None
+
+
+class WebhookSender(Protocol):
+    async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SentAnswer:
+        """POST once with a 10 s timeout, following no redirect. Never raises: a refused connection, a
+        reset or a timeout is an answer without a status."""
+        ...
+
+
+class WebhookStore(Protocol):
+    """Webhooks, their deliveries and the notifier's cursor. Raises CatalogUnavailable when the database
+    fails. Each change appends its event log entries in its own transaction."""
+
+    async def add(self, hook: Webhook, event: NewEvent) -> None: ...
+
+    async def remove(self, webhook_id: str, event: NewEvent) -> bool:
+        """Remove the webhook and its deliveries; False (nothing written) when there is none."""
+        ...
+
+    async def get(self, webhook_id: str) -> Webhook | None: ...
+
+    async def all(self) -> list[Webhook]:
+        """Every webhook, oldest first."""
+        ...
+
+    async def deliveries(self, webhook_id: str, limit: int) -> list[Delivery]:
+        """The webhook's deliveries, newest event first."""
+        ...
+
+    async def test(self, webhook_id: str, event: NewEvent) -> bool:
+        """Append `event` (type `test`) when the webhook exists; False otherwise."""
+        ...
+
+    async def cursor(self, name: str) -> int:
+        """The last event seq the reader `name` has queued (-1 before the first)."""
+        ...
+
+    async def enqueue(self, name: str, after: int, upto: int, deliveries: Sequence[Delivery]) -> None:
+        """In one transaction: move `name`'s cursor from `after` to `upto` and insert `deliveries` (one per
+        webhook and seq, at most). When the cursor is no longer at `after` (another replica queued them),
+        nothing is written."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[Delivery]:
+        """Pending deliveries whose next try is at or before `now`, oldest event first."""
+        ...
+
+    async def record(self, delivery: Delivery) -> None:
+        """Store a try's outcome (attempts, state, next try, last status and error)."""
         ...

@@ -219,3 +219,24 @@ async def fsck(services: CliServices, args: argparse.Namespace) -> Any:
         raise CliError("fsck needs the database ledger; none is configured")
     report = await services.fsck(repair=args.repair, verify_checksums=args.verify_checksums)
     return Reported({"ok": report.ok, "problems": report.problems, "repaired": report.repaired}, not report.ok)
+
+
+async def webhook_add(services: CliServices, args: argparse.Namespace) -> Any:
+    events = None if args.events is None else [e for e in args.events.split(",") if e.strip()]
+    return await services.webhooks.add(args.url, args.org, events, args.format)
+
+
+async def webhook_list(services: CliServices, _: argparse.Namespace) -> Any:
+    return await services.webhooks.list_webhooks()
+
+
+async def webhook_remove(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.webhooks.remove(args.id)
+
+
+async def webhook_test(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.webhooks.test(args.id)
+
+
+async def webhook_deliveries(services: CliServices, args: argparse.Namespace) -> Any:
+    return await services.webhooks.deliveries(args.id)

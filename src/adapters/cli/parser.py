@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_parser("migrate", help="bring the database schema up to date (idempotent)")
     _orgs(top)
     _systems(top)
+    _webhooks(top)
     _backups(top)
     _log(top)
     receipt = _group(top, "receipt", "check a backup's signed receipt offline")
@@ -232,3 +233,29 @@ def _backups(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     unprotect = _command(backup, "unprotect", commands.backup_unprotect, "let retention and deletes take it again")
     unprotect.add_argument("key", metavar="KEY")
     unprotect.add_argument("id", metavar="ID")
+
+
+def _webhooks(top: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    hook = _group(top, "webhook", "where alerts are sent: add, list, remove, test webhooks, see their deliveries")
+    add = _command(hook, "add", commands.webhook_add, "add a webhook; prints its signing secret once")
+    add.add_argument("url", metavar="URL", help="http:// or https:// address of the receiver")
+    add.add_argument("--org", metavar="ORG_ID", help="only this organization's events (default: every one)")
+    add.add_argument(
+        "--events",
+        metavar="a,b",
+        help="comma-separated: system.down, system.failing, system.recovered, backup.size_anomaly, "
+        "org.quota_near, backup.verify_failed (default: all)",
+    )
+    add.add_argument(
+        "--format",
+        default="standard",
+        metavar="FORMAT",
+        help="standard (signed JSON), slack or ntfy (default: standard)",
+    )
+    _command(hook, "list", commands.webhook_list, "list webhooks (without their secrets)")
+    for name, handler, help_text in (
+        ("remove", commands.webhook_remove, "remove a webhook and its pending deliveries"),
+        ("test", commands.webhook_test, "send a `test` event to this webhook (at the notifier's next pass)"),
+        ("deliveries", commands.webhook_deliveries, "a webhook's deliveries, newest first: state, tries, last answer"),
+    ):
+        _command(hook, name, handler, help_text).add_argument("id", metavar="ID")

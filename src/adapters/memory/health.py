@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from adapters.memory.tables import SystemEntry, Tables
 from domain.errors import NotFound
+from domain.events import NewEvent
 from domain.health import LastError, ScheduleOverride, SystemFacts
 from domain.model import BackupState
 
@@ -37,6 +39,7 @@ class InMemorySystemHealth:
             last_error=entry.last_error,
             own=entry.schedule,
             org=self.tables.org_schedules.get(who.org_id, ScheduleOverride()),
+            notified=entry.notified,
         )
 
     async def record_refusal(self, system_id: str, error: LastError) -> None:
@@ -54,3 +57,10 @@ class InMemorySystemHealth:
         if org_id not in self.tables.orgs:
             raise NotFound(f"organization {org_id} not found")
         self.tables.org_schedules[org_id] = schedule
+
+    async def announce(self, changes: Sequence[tuple[str, str]], events: Sequence[NewEvent]) -> None:
+        for system_id, state in changes:
+            entry = self.tables.system_by_id(system_id)
+            if entry is not None:
+                entry.notified = state
+        self.tables.append_events(list(events))

@@ -14,6 +14,7 @@ from domain.events import Event, NewEvent, numbered
 from domain.health import LastError, ScheduleOverride
 from domain.model import Backup, Organization, SystemIdentity
 from domain.ports import StoredCheckpoint
+from domain.webhooks import Delivery, Webhook
 
 
 @dataclass
@@ -24,6 +25,7 @@ class SystemEntry:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     schedule: ScheduleOverride = field(default_factory=ScheduleOverride)
     last_error: LastError | None = None
+    notified: str | None = None
 
 
 @dataclass
@@ -45,6 +47,10 @@ class Tables:
     """The event log: entry `seq` = i at index i."""
     checkpoints: list[StoredCheckpoint] = field(default_factory=list)
     leaf_hashes: list[bytes] = field(default_factory=list)
+    webhooks: dict[str, Webhook] = field(default_factory=dict)
+    deliveries: dict[tuple[str, int], Delivery] = field(default_factory=dict)
+    """By webhook id and event seq."""
+    cursors: dict[str, int] = field(default_factory=dict)
 
     def append_events(self, new: list[NewEvent]) -> int:
         """Append a change's entries with the next seqs. The in-memory adapters call it in the same

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from adapters.sql import events
 from adapters.sql._session import engine_of, session_factory
 from adapters.sql.engine import guarded
 from adapters.sql.models import BACKUPS, ORGANIZATIONS, SYSTEMS, utc
 from domain.errors import NotFound
+from domain.events import NewEvent
 from domain.health import LastError, ScheduleOverride, SystemFacts
 from domain.model import BackupState, SystemIdentity
 
@@ -89,6 +92,12 @@ class SqlSystemHealth:
         if result.rowcount == 0:
             raise NotFound(f"organization {org_id} not found")
 
+    async def announce(self, changes: Sequence[tuple[str, str]], new: Sequence[NewEvent]) -> None:
+        async with guarded(), self._engine.begin() as connection:
+            for system_id, state in changes:
+                await connection.execute(update(SYSTEMS).where(SYSTEMS.c.id == system_id).values(notified_state=state))
+            await events.append(connection, list(new))
+
 
 def _columns(schedule: ScheduleOverride) -> dict[str, int | None]:
     return {"expect_every_s": _seconds(schedule.every), "grace_s": _seconds(schedule.grace)}
@@ -126,4 +135,5 @@ def _facts(row: Row[Any]) -> SystemFacts:
         last_error=last_error,
         own=ScheduleOverride(every=_span(row.expect_every_s), grace=_span(row.grace_s)),
         org=ScheduleOverride(every=_span(row.org_every), grace=_span(row.org_grace)),
+        notified=row.notified_state,
     )

@@ -114,6 +114,8 @@ class SystemRow(Base):
     last_error_key: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_error_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Added by r0009: the last state the schedule evaluator announced (down, failing or up).
+    notified_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
 class BackupRow(Base):
@@ -305,3 +307,44 @@ def utc(value: datetime | str | None) -> datetime | None:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class WebhookRow(Base):
+    """A webhook (added by r0009): `events` the alert types it takes, comma-separated."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    org_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    events: Mapped[str] = mapped_column(Text)
+    format: Mapped[str] = mapped_column(String(16))
+    secret: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DeliveryRow(Base):
+    """One event on its way to one webhook (added by r0009)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    webhook_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_try_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_webhook_deliveries_state_next_try_at", "state", "next_try_at"),)
+
+
+class CursorRow(Base):
+    """A log reader's cursor (added by r0009): the last seq it has handled."""
+
+    __tablename__ = "log_cursors"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
