@@ -72,7 +72,8 @@ def guard(console: ConsoleServices) -> Guard:
         if session is None or await console.sign_outs.signed_out(session):
             raise SignInRequired()
         connection.state[_SESSION] = console.sessions.renew(session, now)
-        if isinstance(connection, Request) and connection.method == "POST":
+        # Every method that may change something carries the form's token (the console only POSTs today).
+        if isinstance(connection, Request) and connection.method not in {"GET", "HEAD"}:
             given = (await connection.form()).get("csrf")
             token = given if isinstance(given, str) else None
             if not console.sessions.check(console.sessions.csrf_token(session), token):
