@@ -69,8 +69,8 @@ def _text(value: object) -> str:
     if isinstance(value, list | tuple):
         return "[" + ",".join(escape(str(v)) for v in value) + "]"
     text = str(value)
-    # json.dumps escapes every control character but DEL.
-    return text if text and set(text) <= _BARE else json.dumps(text).replace("\x7f", "\\u007f")
+    # json.dumps (ASCII only) escapes every control character, DEL and C1 included.
+    return text if text and set(text) <= _BARE else json.dumps(text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -86,8 +86,8 @@ class JsonFormatter(logging.Formatter):
         line |= _fields(record)
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        # json.dumps escapes every control character but DEL (valid JSON, yet raw on a terminal).
-        return json.dumps(line, default=str).replace("\x7f", "\\u007f")
+        # ASCII only: every control character (DEL, C1, U+2028 too) is written as a \u escape.
+        return json.dumps(line, default=str)
 
 
 FORMATTERS: dict[str, type[logging.Formatter]] = {"text": TextFormatter, "json": JsonFormatter}
