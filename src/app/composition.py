@@ -23,7 +23,7 @@ from adapters.http.metrics import Metrics
 from adapters.runtime.clock import SystemClock, Uuid7Factory
 from app import backends
 from app.alerting import Alerting, alerting
-from app.eventlog import CHECKPOINT_EVERY, LogSigning, log_signing
+from app.eventlog import CHECKPOINT_EVERY, SCRUB_EVERY, LogSigning, ScrubWorker, log_signing, scrubber
 from app.settings import Settings
 from app.workers import Leases, SoleReplica, Worker
 from domain.attempts import FAILURES_PER_MINUTE, FailedAttempts
@@ -51,6 +51,7 @@ from domain.refusals import Refusals
 from domain.registry import Registry
 from domain.restore import BackupAccess
 from domain.schedules import Schedules
+from domain.scrub import Scrubber
 from domain.systems import SystemAdmin
 from domain.webhook_admin import WebhookAdmin
 from domain.webhooks import RetryPolicy
@@ -138,6 +139,8 @@ class Container:
     log: LogSigning
     """The log's key, checkpoints, checkpointer and audit."""
     fsck: Fsck | None
+    scrubber: Scrubber | None
+    """Re-reads stored objects (BACKUP_VERIFY_EVERY, BACKUP_VERIFY_RATE); None without the whole ledger."""
     reaper: Reaper | None
     attempts: FailedAttempts
     """Failed console sign-ins and admin bearer tokens, limited per client address."""
@@ -228,6 +231,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
     events = given.events or backends.event_log(engine, catalog)
     signing = log_signing(settings, engine, catalog, events, clock, given.log_signer)
     metrics = Metrics(rate_limit_failures=backends.failures_of(limiter, failed_secrets, signed_out))
+    scrub = scrubber(settings, maintenance, objects, clock, metrics)
     alerts = alerting(
         settings,
         engine,
@@ -267,6 +271,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
             refused=Refusals(health=health, clock=clock),
         ),
         metrics=metrics,
+        scrubber=scrub,
         alerting=alerts,
         registry=Registry(directory=directory, ids=ids, clock=clock),
         access=BackupAccess(catalog=catalog, objects=objects, limits=limits, append_only=settings.append_only),
@@ -283,13 +288,20 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         reaper=reaper,
         attempts=FailedAttempts(limiter=failed_secrets),
         signed_out=signed_out,
-        workers=_workers(given, reaper, signing, alerts, settings),
+        workers=_workers(
+            given, reaper, signing, alerts, settings, None if scrub is None else ScrubWorker(scrub, metrics)
+        ),
         leases=maintenance or SoleReplica(),
     )
 
 
 def _workers(
-    given: Overrides, reaper: Reaper | None, signing: LogSigning, alerts: Alerting, settings: Settings
+    given: Overrides,
+    reaper: Reaper | None,
+    signing: LogSigning,
+    alerts: Alerting,
+    settings: Settings,
+    scrub: ScrubWorker | None,
 ) -> tuple[Worker, ...]:
     """The background workers of a serve process, one line each (those whose ledger is absent are left out)."""
     candidates: list[tuple[str, timedelta, Callable[[], Awaitable[object]] | None]] = [
@@ -297,5 +309,6 @@ def _workers(
         ("checkpointer", given.checkpoint_every or CHECKPOINT_EVERY, signing.checkpointer),
         ("schedule-evaluator", settings.check_every, alerts.evaluator),
         ("notifier", given.notify_every or NOTIFY_EVERY, alerts.notifier),
+        ("scrubber", SCRUB_EVERY, scrub),
     ]
     return tuple(Worker(name, every, run) for name, every, run in candidates if run is not None)

@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from adapters.http.metrics import Metrics
 from app.settings import Settings
 from domain.checkpoints import Checkpointer, LogAudit
+from domain.maintenance import VerificationLedger
 from domain.notes import NoteSigner
-from domain.ports import BackupCatalog, CheckpointStore, Clock, EventLog
+from domain.ports import BackupCatalog, CheckpointStore, Clock, EventLog, ObjectStore
 from domain.receipts import BackupProofs, Receipts
+from domain.scrub import Scrubber, ScrubPass
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -130,3 +133,38 @@ def _store(engine: AsyncEngine | None, catalog: BackupCatalog) -> CheckpointStor
     if not isinstance(catalog, InMemoryBackupCatalog):
         raise ValueError("an in-memory checkpoint store needs the in-memory catalog's tables")
     return InMemoryCheckpointStore(catalog.tables)
+
+
+SCRUB_EVERY = timedelta(minutes=1)
+"""How often the serve process offers a scrubbing pass (each pass reads for at most its time budget)."""
+
+
+def scrubber(
+    settings: Settings, ledger: VerificationLedger | None, objects: ObjectStore, clock: Clock, metrics: Metrics
+) -> Scrubber | None:
+    """The scrubber on the whole ledger; None when the ledger cannot be seen whole."""
+    if ledger is None:
+        return None
+    return Scrubber(
+        ledger=ledger,
+        objects=objects,
+        clock=clock,
+        every=settings.verify_every,
+        rate=settings.verify_rate,
+        on_failure=lambda _finding: metrics.verify_failure(),
+    )
+
+
+@dataclass(frozen=True)
+class ScrubWorker:
+    """A scheduled scrubbing pass, then the unverified-backups gauge."""
+
+    scrubber: Scrubber
+    metrics: Metrics
+
+    async def __call__(self) -> ScrubPass:
+        done = await self.scrubber()
+        if self.scrubber.every:
+            cutoff = self.scrubber.clock.now() - self.scrubber.every
+            self.metrics.set_unverified(await self.scrubber.ledger.count_unverified(cutoff))
+        return done

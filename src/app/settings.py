@@ -81,6 +81,10 @@ class Settings:
     log_key_file: Path | None = None
     """BACKUP_LOG_KEY_FILE: the event log's Ed25519 signer key; None: `log.key` in the data dir, made at
     first start."""
+    verify_every: timedelta = timedelta(days=30)
+    """BACKUP_VERIFY_EVERY: how often each stored object is re-read (0: scrubbing is off)."""
+    verify_rate: int = 20 * 1024 * 1024
+    """BACKUP_VERIFY_RATE: bytes a second the scrubber reads at most."""
     log_origin: str = "backup-collect/localhost"
     """BACKUP_LOG_ORIGIN: the checkpoints' origin line and the key's name (default backup-collect/<hostname>)."""
 
@@ -140,6 +144,8 @@ class Settings:
             max_uploads_per_system=read.integer("BACKUP_MAX_UPLOADS_PER_SYSTEM", "2", minimum=1),
             retention=_retention(read, max_per_system),
             max_protected_per_system=read.integer("BACKUP_MAX_PROTECTED_PER_SYSTEM", "3", minimum=0),
+            verify_every=_verify_every(read),
+            verify_rate=read.size("BACKUP_VERIFY_RATE", "20MiB", minimum=1),
             log_key_file=Path(key_file) if (key_file := read.text("BACKUP_LOG_KEY_FILE", "")) else None,
             log_origin=_origin(read.text("BACKUP_LOG_ORIGIN", f"backup-collect/{socket.gethostname()}")),
         )
@@ -148,6 +154,12 @@ class Settings:
     def log_key_path(self) -> Path:
         """Where the event log's signer key is read (and, by default, made at first start)."""
         return self.log_key_file or self.data_dir / "log.key"
+
+
+def _verify_every(read: _Reader) -> timedelta:
+    if read.text("BACKUP_VERIFY_EVERY", "30d").strip() == "0":
+        return timedelta(0)
+    return read.duration("BACKUP_VERIFY_EVERY", "30d", allow_zero=True)
 
 
 def _origin(origin: str) -> str:

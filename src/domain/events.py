@@ -330,3 +330,8 @@ def quarantined(backup: Backup, at: datetime, reason: str, moved_to: str | None)
     """`backup.quarantined`: fsck removed a stored backup's row (`reason`: its problem kind), its bytes kept
     under `moved_to` (None: there were none)."""
     return backup_event(EventType.BACKUP_QUARANTINED, backup, at, detail={"reason": reason, "moved_to": moved_to})
+
+
+def verified(backup: Backup, at: datetime, result: str) -> NewEvent:
+    """`backup.verified`: the scrubber re-read the object; `result` `ok`, `mismatch` or `missing`."""
+    return backup_event(EventType.BACKUP_VERIFIED, backup, at, detail={"result": result})

@@ -35,7 +35,27 @@ class Quarantine:
     at: datetime
 
 
-class MaintenanceCatalog(Protocol):
+class VerificationLedger(Protocol):
+    """The catalog's side of scrubbing. Raises CatalogUnavailable when the database fails."""
+
+    async def due_for_verification(
+        self, verified_before: datetime, limit: int, system_id: str | None = None
+    ) -> list[Backup]:
+        """Up to `limit` stored backups never verified or last verified before `verified_before`, never
+        verified first, then least recently verified (of one system, when given)."""
+        ...
+
+    async def record_verification(self, backup: Backup, result: str, at: datetime) -> None:
+        """Set the backup's `verified_at` and `verify_state` and log `backup.verified` (detail `result`),
+        in one transaction; a backup gone meanwhile is left alone."""
+        ...
+
+    async def count_unverified(self, verified_before: datetime) -> int:
+        """Stored backups not verified since `verified_before`."""
+        ...
+
+
+class MaintenanceCatalog(VerificationLedger, Protocol):
     """The ledger seen whole, for verification and repair. Raises CatalogUnavailable like BackupCatalog."""
 
     async def all_backups(self) -> list[Backup]:

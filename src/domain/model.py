@@ -95,6 +95,10 @@ class Backup:
     protected: bool = False
     """An operator protected it: never pruned, never deleted until unprotected."""
     protected_note: str | None = None
+    verified_at: datetime | None = None
+    """When the scrubber last re-read its object (None: never)."""
+    verify_state: str | None = None
+    """What it found then: `ok`, `mismatch` or `missing` (None: never verified)."""
 
     @property
     def last_heard(self) -> datetime:

@@ -116,7 +116,13 @@ async def test_the_reaper_runs_as_a_worker_on_the_ledgers_lease_and_logs_what_it
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     world = World(windows={})
-    assert [w.name for w in world.services.workers] == ["reaper", "checkpointer", "schedule-evaluator", "notifier"]
+    assert [w.name for w in world.services.workers] == [
+        "reaper",
+        "checkpointer",
+        "schedule-evaluator",
+        "notifier",
+        "scrubber",
+    ]
     assert world.services.leases is world.maintenance
     who = await world.system()
     backup = (await world.ingest(who, upload(pgp(10)))).backup

@@ -30,6 +30,14 @@ def build_parser() -> argparse.ArgumentParser:
     _webhooks(top)
     _backups(top)
     _log(top)
+    scrub = _command(
+        top,
+        "verify",
+        log.verify,
+        "re-read every stored object now at BACKUP_VERIFY_RATE and check size and sha256; exit 1 on a mismatch "
+        "or a missing object (nothing is removed)",
+    )
+    scrub.add_argument("--system", metavar="KEY", help="only this system's backups")
     receipt = _group(top, "receipt", "check a backup's signed receipt offline")
     verify = receipt.add_parser(
         "verify",

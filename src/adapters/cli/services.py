@@ -9,6 +9,7 @@ from adapters.operators import OperatorServices
 from domain.checkpoints import Checkpointer, LogAudit
 from domain.fsck import Fsck
 from domain.ports import CheckpointStore
+from domain.scrub import Scrubber
 
 
 class LogSigningServices(Protocol):
@@ -28,6 +29,11 @@ class CliServices(OperatorServices, Protocol):
     @property
     def log(self) -> LogSigningServices:
         """The log's checkpoints: `log checkpoint`, `log verify`."""
+        ...
+
+    @property
+    def scrubber(self) -> Scrubber | None:
+        """None when the ledger cannot be seen whole."""
         ...
 
     @property

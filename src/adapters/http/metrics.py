@@ -110,6 +110,16 @@ class Metrics:
         )
         for state in ("new", "up", "late", "down", "failing", "paused"):
             self._states.labels(state)
+        self._verify_failures = Counter(
+            "backup_collect_verify_failures",
+            "Backups the scrubber found with a mismatched or missing object.",
+            registry=self.registry,
+        )
+        self._unverified = Gauge(
+            "backup_collect_unverified_backups",
+            "Stored backups not verified within BACKUP_VERIFY_EVERY.",
+            registry=self.registry,
+        )
         self._dependency_errors = _DependencyErrors(rate_limit_failures)
         self.registry.register(self._dependency_errors)
 
@@ -132,6 +142,12 @@ class Metrics:
     def delivery(self, outcome: str) -> None:
         """Count one webhook delivery attempt: `delivered`, `retried` or `failed`."""
         self._deliveries.labels(outcome).inc()
+
+    def verify_failure(self) -> None:
+        self._verify_failures.inc()
+
+    def set_unverified(self, count: int) -> None:
+        self._unverified.set(count)
 
     def dependency_error(self, dependency: str) -> None:
         if dependency in self._dependency_errors.counts:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import datetime
 
 from adapters.memory.tables import Tables
 from domain import events
@@ -35,6 +37,29 @@ class InMemoryMaintenanceCatalog:
                 if quarantined is not None:
                     q = quarantined
                     self.tables.append_events([events.quarantined(row, q.at, q.reason, q.moved_to)])
+
+    async def due_for_verification(
+        self, verified_before: datetime, limit: int, system_id: str | None = None
+    ) -> list[Backup]:
+        due = [
+            b
+            for b in self.tables.backups.values()
+            if b.state is BackupState.STORED
+            and (system_id is None or b.system_id == system_id)
+            and (b.verified_at is None or b.verified_at < verified_before)
+        ]
+        due.sort(key=lambda b: (b.verified_at is not None, b.verified_at or b.uploaded_at, b.id))
+        return due[:limit]
+
+    async def record_verification(self, backup: Backup, result: str, at: datetime) -> None:
+        row = self.tables.backups.get(backup.id)
+        if row is None or row.state is not BackupState.STORED:
+            return
+        self.tables.backups[backup.id] = replace(row, verified_at=at, verify_state=result)
+        self.tables.append_events([events.verified(row, at, result)])
+
+    async def count_unverified(self, verified_before: datetime) -> int:
+        return len(await self.due_for_verification(verified_before, len(self.tables.backups) + 1))
 
     @asynccontextmanager
     async def lease(self, name: str) -> AsyncIterator[bool]:

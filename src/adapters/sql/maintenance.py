@@ -5,14 +5,15 @@ from __future__ import annotations
 import zlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import case, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.sql import events as log
 from adapters.sql._session import session_factory
 from adapters.sql.engine import guarded
-from adapters.sql.models import BackupRow, OrganizationRow
+from adapters.sql.models import BACKUPS, BackupRow, OrganizationRow
 from domain import events
 from domain.maintenance import Quarantine
 from domain.model import Backup, BackupState
@@ -58,6 +59,38 @@ class SqlMaintenanceCatalog:
                         org.used_bytes -= row.size
             await session.execute(delete(BackupRow).where(BackupRow.id.in_(backup_ids)))
             await log.append(await session.connection(), logged)
+
+    async def due_for_verification(
+        self, verified_before: datetime, limit: int, system_id: str | None = None
+    ) -> list[Backup]:
+        query = select(BackupRow).where(
+            BackupRow.state == BackupState.STORED.value,
+            or_(BackupRow.verified_at.is_(None), BackupRow.verified_at < verified_before),
+        )
+        if system_id is not None:
+            query = query.where(BackupRow.system_id == system_id)
+        never_first = case((BackupRow.verified_at.is_(None), 0), else_=1)
+        query = query.order_by(never_first, BackupRow.verified_at, BackupRow.id).limit(limit)
+        async with guarded(), self._sessions() as session:
+            return [row.to_domain() for row in await session.scalars(query)]
+
+    async def record_verification(self, backup: Backup, result: str, at: datetime) -> None:
+        async with guarded(), self._engine.begin() as connection:
+            changed = await connection.execute(
+                update(BACKUPS)
+                .where(BACKUPS.c.id == backup.id, BACKUPS.c.state == BackupState.STORED.value)
+                .values(verified_at=at, verify_state=result)
+            )
+            if getattr(changed, "rowcount", 0) == 1:
+                await log.append(connection, [events.verified(backup, at, result)])
+
+    async def count_unverified(self, verified_before: datetime) -> int:
+        query = select(func.count()).where(
+            BackupRow.state == BackupState.STORED.value,
+            or_(BackupRow.verified_at.is_(None), BackupRow.verified_at < verified_before),
+        )
+        async with guarded(), self._sessions() as session:
+            return int((await session.execute(query)).scalar_one())
 
     @asynccontextmanager
     async def lease(self, name: str) -> AsyncIterator[bool]:

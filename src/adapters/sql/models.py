@@ -143,6 +143,9 @@ class BackupRow(Base):
     # Added by r0005: an operator's protection, never pruned nor deleted.
     protected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     protected_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Added by r0010: the scrubber's last look at the object.
+    verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    verify_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     __table_args__ = (
         # One upload in flight per key and system: a second one is refused (409) at its intent.
@@ -177,6 +180,8 @@ class BackupRow(Base):
             alive_at=backup.alive_at,
             protected=backup.protected,
             protected_note=backup.protected_note,
+            verified_at=backup.verified_at,
+            verify_state=backup.verify_state,
         )
 
     def to_domain(self) -> Backup:
@@ -199,6 +204,8 @@ class BackupRow(Base):
             alive_at=self.alive_at,
             protected=self.protected,
             protected_note=self.protected_note,
+            verified_at=self.verified_at,
+            verify_state=self.verify_state,
         )
 
 
