@@ -61,6 +61,8 @@ class Settings:
     """The slack past `expect_every` before a system is `down` (0 under BACKUP_STALE_AFTER)."""
     check_every: timedelta = timedelta(minutes=1)
     """How often schedules are evaluated (a system going `down` is noticed within this)."""
+    size_anomaly_ratio: float = 2.0
+    """BACKUP_SIZE_ANOMALY_RATIO: the size change that raises `backup.size_anomaly`; 0 turns it off."""
     public_url: str | None = None
     """The console's public address (BACKUP_PUBLIC_URL), for links in alerts."""
     deprecated: tuple[str, ...] = ()
@@ -98,6 +100,7 @@ class Settings:
             require_openpgp=self.require_openpgp,
             retention=self.retention,
             max_protected_per_system=self.max_protected_per_system,
+            size_anomaly_ratio=self.size_anomaly_ratio,
         )
 
     @property
@@ -137,6 +140,7 @@ class Settings:
             metrics_token=read.token("BACKUP_METRICS_TOKEN"),
             **_schedule(read),
             public_url=_public_url(read),
+            size_anomaly_ratio=_ratio(read),
             log_format=read.choice("BACKUP_LOG_FORMAT", "text", LOG_FORMATS),
             trusted_proxies=read.networks("BACKUP_TRUSTED_PROXIES"),
             body_idle_timeout=read.duration("BACKUP_BODY_IDLE_TIMEOUT", "60s"),
@@ -185,6 +189,17 @@ def _retention(read: _Reader, max_per_system: int) -> RetentionPolicy | None:
         return check_policy(policy, max_per_system)
     except InvalidInput as error:
         raise SettingsError(f"BACKUP_KEEP_*: {error.message}") from None
+
+
+def _ratio(read: _Reader) -> float:
+    value = read.text("BACKUP_SIZE_ANOMALY_RATIO", "2")
+    try:
+        ratio = float(value)
+    except ValueError:
+        ratio = -1.0
+    if not (ratio == 0 or 1 < ratio < 1e9):
+        raise SettingsError(f"BACKUP_SIZE_ANOMALY_RATIO: {value!r} must be 0 (off) or a number above 1")
+    return ratio
 
 
 def _public_url(read: _Reader) -> str | None:

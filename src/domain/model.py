@@ -118,6 +118,9 @@ class Limits:
     retention: RetentionPolicy | None = None
     """The default policy (BACKUP_KEEP_*); None: the newest `max_per_system` (the seed's rule)."""
     max_protected_per_system: int = 3
+    size_anomaly_ratio: float = 2.0
+    """A stored backup smaller than 1/R or larger than R times the median of the system's previous (at
+    least 3) ones raises `backup.size_anomaly`; 0 turns it off (BACKUP_SIZE_ANOMALY_RATIO)."""
 
     def __post_init__(self) -> None:
         if self.max_upload_size < 1:

@@ -229,3 +229,30 @@ def test_bad_webhook_input_is_400_naming_the_field(served: tuple[str, Any], body
     assert answer["data"]["errors"][0]["key"] == key
     assert admin(server, "GET", "/webhooks")["data"] == []
     admin(server, "POST", "/webhooks", {"url": "http://example.org", "org_id": "nope"}, 404)
+
+
+def test_a_size_anomaly_and_an_org_near_its_quota_are_sent_once(served: tuple[str, Any], receiver: Receiver) -> None:
+    server, settings = served
+    (tenant,) = provision(settings, quota=10_000)
+    hook(server, receiver.url + "/ok", events=["backup.size_anomaly", "org.quota_near"])
+    with client(server, tenant) as http:
+        for size in (1000, 1000, 1000, 5000, 1000, 100):
+            answer = http.post(UPLOAD, content=pgp(size), headers={"X-Filename": "a.tar.gz.gpg"})
+            assert answer.status_code == 201, answer.text
+    anomaly, near, small = receiver.wait_for("/ok", 3)
+    first = json.loads(anomaly.body)
+    assert first["type"] == "backup.size_anomaly"
+    assert (first["data"]["size"], first["data"]["median"], first["data"]["ratio"]) == (5000, 1000, "2")
+    assert first["data"]["system_key"] == tenant.key
+    second = json.loads(near.body)
+    assert second["type"] == "org.quota_near"
+    assert (second["data"]["used_bytes"], second["data"]["quota_bytes"], second["data"]["percent"]) == (
+        9000,
+        10_000,
+        90,
+    )
+    # 100 bytes against a median of 1000 at ratio 2 is one too (smaller than 1/R); crossing 90 % again
+    # needs the usage to fall below it first.
+    assert (json.loads(small.body)["type"], json.loads(small.body)["data"]["size"]) == ("backup.size_anomaly", 100)
+    time.sleep(1)
+    assert len(receiver.at("/ok")) == 3

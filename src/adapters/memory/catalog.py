@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.tables import Tables
+from domain import quota
+from domain.commit_alerts import commit_alerts
 from domain.errors import CatalogUnavailable, Conflict, KeyInFlight, NotFound, Protected
 from domain.events import Actor, Via, WallClock, commit_events, deleted, protection, pruned_by_policy
 from domain.ledger import (
@@ -92,10 +94,24 @@ class InMemoryBackupCatalog:
             self.rows[backup.id] = replace(incoming, state=state, committed_at=now)
             for victim in plan.victims:
                 self.rows[victim.id] = replace(victim, state=BackupState.DELETING)
-            self.used[org.id] = plan.used_after
             done = replace(incoming, state=BackupState.STORED, committed_at=now)
             committed = Committed(done, Outcome.STORED, pruned(plan, done), rules=plan.rules)
-            return replace(committed, seq=self.tables.append_events(commit_events(committed, now)))
+            used_before = self.used.get(org.id, 0)
+            self.used[org.id] = plan.used_after
+            alerts = (
+                []
+                if plan.superseded
+                else commit_alerts(
+                    backup=done,
+                    previous=stored,
+                    ratio=limits.size_anomaly_ratio,
+                    used_before=used_before,
+                    used_after=plan.used_after,
+                    quota=quota.effective_quota(org.quota_bytes, limits.max_size_per_org),
+                    at=now,
+                )
+            )
+            return replace(committed, seq=self.tables.append_events([*commit_events(committed, now), *alerts]))
 
     async def keep_alive(self, backup_id: str, at: datetime) -> None:
         row = self.rows.get(backup_id)

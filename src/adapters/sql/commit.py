@@ -18,8 +18,10 @@ from adapters.sql import events
 from adapters.sql._session import engine_of, session_factory
 from adapters.sql.engine import guarded
 from adapters.sql.models import BACKUPS, ORGANIZATIONS, BackupRow, OrganizationRow, backup_of, backup_values, policy_of
+from domain import quota
+from domain.commit_alerts import commit_alerts
 from domain.errors import CatalogUnavailable, Conflict, KeyInFlight
-from domain.events import WallClock, commit_events
+from domain.events import NewEvent, WallClock, commit_events
 from domain.ledger import Committed, Outcome, plan_commit, pruned, settle
 from domain.model import Backup, BackupState, Limits
 from domain.ports import Clock
@@ -129,8 +131,14 @@ class SqlCommitPath:
             await connection.execute(_SET_USED, {"org": backup.org_id, "used": plan.used_after})
             done = replace(incoming, state=BackupState.STORED, committed_at=now)
             committed = Committed(done, Outcome.STORED, pruned(plan, done), rules=plan.rules)
+            alerts = (
+                []
+                if plan.superseded
+                else _alerts(done, stored, org.used_bytes, plan.used_after, org.quota_bytes, limits, now)
+            )
             # Last: the log's head is locked from here to COMMIT only (see adapters.sql.events).
-            committed = replace(committed, seq=await events.append(connection, commit_events(committed, now)))
+            logged = await events.append(connection, [*commit_events(committed, now), *alerts])
+            committed = replace(committed, seq=logged)
         return committed
 
     async def keep_alive(self, backup_id: str, at: datetime) -> None:
@@ -196,3 +204,23 @@ async def _settle_intent(
     )
     if getattr(result, "rowcount", 0) != 1:
         raise CatalogUnavailable(f"no upload intent {incoming.id} to commit")
+
+
+def _alerts(
+    done: Backup,
+    stored: list[Backup],
+    used_before: int,
+    used_after: int,
+    quota_bytes: int | None,
+    limits: Limits,
+    now: datetime,
+) -> list[NewEvent]:
+    return commit_alerts(
+        backup=done,
+        previous=stored,
+        ratio=limits.size_anomaly_ratio,
+        used_before=used_before,
+        used_after=used_after,
+        quota=quota.effective_quota(quota_bytes, limits.max_size_per_org),
+        at=now,
+    )
