@@ -20,6 +20,7 @@ from domain.model import Backup, RetentionPolicy
 # Sorts after every UUIDv7 text: the id of a backup that is newer than all the stored ones.
 NEWEST = "~"
 PROTECTED = "protected"
+_LAST = "last"
 
 
 class PruneRule(enum.StrEnum):
@@ -84,6 +85,11 @@ def select(slots: Sequence[Slot], policy: RetentionPolicy) -> Selection:
     """What `policy` keeps of `slots` and why, and the rule that prunes each of the others."""
     chosen = Selection(kept={s.id: PROTECTED for s in slots if s.protected})
     newest_first = sorted((s for s in slots if not s.protected), key=lambda s: s.id, reverse=True)
+    if policy.total == policy.keep_last:
+        # Only keep_last (the default policy, every commit of most fleets): the N newest, the rest `last`.
+        chosen.kept.update((s.id, _LAST) for s in newest_first[: policy.keep_last])
+        chosen.dropped.update((s.id, PruneRule.LAST) for s in newest_first[policy.keep_last :])
+        return chosen
     last_rule = PruneRule.LAST
     for rule, count, period in _tiers(policy):
         if count <= 0:
