@@ -15,7 +15,7 @@ from datetime import datetime
 
 from domain.events import Event, EventType, format_at
 from domain.ports import Clock, EventLog, SentAnswer, SystemDirectory, WebhookSender, WebhookStore
-from domain.webhooks import ALERTS, Delivery, DeliveryState, Format, RetryPolicy, Webhook
+from domain.webhooks import Delivery, DeliveryState, Format, RetryPolicy, Webhook, alert_of
 
 log = logging.getLogger(__name__)
 CURSOR = "notifier"
@@ -24,14 +24,16 @@ _TAGS = {EventType.SYSTEM_RECOVERED: "white_check_mark", EventType.TEST: "test_t
 
 
 def payload(event: Event, org_name: str | None, public_url: str | None) -> dict[str, object]:
-    """The Standard Webhooks body: `{"type", "timestamp", "data"}`; never a secret (details hold none)."""
+    """The Standard Webhooks body: `{"type", "timestamp", "data"}`; never a secret (details hold none).
+    `type` is the alert the entry is (`backup.verified` with a failed result: `backup.verify_failed`)."""
     data: dict[str, object] = {"org_id": event.org_id, "org_name": org_name, "system_key": event.system_key}
     data |= dict(event.detail)
     if event.backup_id is not None:
         data["backup_id"] = event.backup_id
     if public_url and event.system_key:
         data["console_url"] = f"{public_url.rstrip('/')}/console/systems/{event.system_key}"
-    return {"type": event.type.value, "timestamp": format_at(event.at), "data": data}
+    kind = alert_of(event.type, event.detail) or event.type
+    return {"type": kind.value, "timestamp": format_at(event.at), "data": data}
 
 
 def line(body: Mapping[str, object]) -> str:
@@ -126,9 +128,9 @@ class Notifier:
                 webhook_id=h.id, seq=e.seq, state=DeliveryState.PENDING, attempts=0, next_try_at=now, created_at=now
             )
             for e in events
-            if e.type in ALERTS
+            if (kind := alert_of(e.type, e.detail)) is not None
             for h in hooks
-            if h.takes(e.type, e.org_id, e.detail.get("webhook_id"))
+            if h.takes(kind, e.org_id, e.detail.get("webhook_id"))
         ]
         await self.store.enqueue(CURSOR, cursor, events[-1].seq, plan)
         return len(plan)

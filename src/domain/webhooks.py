@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import enum
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -31,6 +32,15 @@ ALERTS = (
     EventType.TEST,
 )
 MAX_URL = 2000
+_FAILED_CHECKS = {"mismatch", "missing"}
+
+
+def alert_of(type_: EventType, detail: Mapping[str, object]) -> EventType | None:
+    """The alert an event log entry is, if any: an alert type itself, or a `backup.verified` whose result
+    is `mismatch` or `missing` (the scrubber's finding), sent as `backup.verify_failed`."""
+    if type_ is EventType.BACKUP_VERIFIED:
+        return EventType.BACKUP_VERIFY_FAILED if detail.get("result") in _FAILED_CHECKS else None
+    return type_ if type_ in ALERTS else None
 
 
 class DeliveryState(enum.StrEnum):

@@ -414,3 +414,50 @@ def test_set_schedule_gives_a_system_or_an_org_its_own_and_default_drops_it(
         assert ours(err)[0].startswith(f"backup-collect: {line}")
     code, _, err = run_main(capsys, "system", "set-schedule", "nope", "--every", "1h")
     assert (code, ours(err)) == (1, ["backup-collect: system nope not found"])
+
+
+def test_webhook_commands_add_list_test_and_remove_and_bad_input_exits_1_naming_the_field(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = provision(env)[0]
+    code, out, _ = run_main(
+        capsys,
+        "webhook",
+        "add",
+        "https://hooks.example.org/x",
+        "--org",
+        tenant.org_id,
+        "--events",
+        "system.down,system.recovered",
+        "--format",
+        "ntfy",
+        "--json",
+    )
+    added = json.loads(out)
+    assert code == 0
+    assert set(added) == {"id", "url", "org_id", "events", "format", "secret"}
+    assert (added["org_id"], added["events"], added["format"]) == (
+        tenant.org_id,
+        ["system.down", "system.recovered"],
+        "ntfy",
+    )
+    code, out, _ = run_main(capsys, "webhook", "list", "--json")
+    assert json.loads(out) == [{k: v for k, v in added.items() if k != "secret"}]
+    assert added["secret"] not in out
+    code, out, _ = run_main(capsys, "webhook", "test", added["id"], "--json")
+    assert (code, json.loads(out)) == (0, {"id": added["id"], "queued": True})
+    code, out, _ = run_main(capsys, "webhook", "deliveries", added["id"], "--json")
+    assert (code, json.loads(out)) == (0, [])  # queued by the notifier of a running server, none here
+    for args, key in [
+        (("ftp://x.example/",), "url"),
+        (("http://x.example:99999/",), "url"),
+        (("http://x.example/", "--events", "system.down,nope"), "events"),
+        (("http://x.example/", "--format", "teams"), "format"),
+    ]:
+        code, _, err = run_main(capsys, "webhook", "add", *args)
+        assert code == 1
+        assert ours(err)[0].startswith(f"backup-collect: {key}: "), err
+    code, out, _ = run_main(capsys, "webhook", "remove", added["id"], "--json")
+    assert (code, json.loads(out)) == (0, {"id": added["id"]})
+    code, _, err = run_main(capsys, "webhook", "remove", added["id"])
+    assert (code, ours(err)) == (1, [f"backup-collect: webhook {added['id']} not found"])
