@@ -10,6 +10,7 @@ from domain.history import History
 from domain.keeping import RetentionAdmin
 from domain.organizations import OrgAdmin
 from domain.registry import Registry
+from domain.report import Reports
 from domain.restore import BackupAccess
 from domain.schedules import Schedules
 from domain.systems import SystemAdmin
@@ -33,6 +34,9 @@ class OperatorServices(Protocol):
 
     @property
     def webhooks(self) -> WebhookAdmin: ...
+
+    @property
+    def reports(self) -> Reports: ...
 
     @property
     def destroy(self) -> DestroySystem: ...

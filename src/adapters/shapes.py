@@ -84,3 +84,63 @@ def plain(value: Any, *, operator: bool = False) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {field.name: plain(getattr(value, field.name), operator=operator) for field in dataclasses.fields(value)}
     return value
+
+
+REPORT_COLUMNS = (
+    "org_id",
+    "org_name",
+    "org_used_bytes",
+    "org_quota_bytes",
+    "system_key",
+    "state",
+    "last_backup_at",
+    "backups",
+    "total_size",
+    "stored",
+    "duplicates",
+    "refused",
+    "pruned",
+    "last_error_status",
+    "last_error_key",
+    "last_error_at",
+)
+
+
+def report_csv(report: Any) -> str:
+    """The report as one CSV table, a row per system with its organization's usage beside it (RFC 4180)."""
+    import csv
+    import io
+
+    orgs = {o.id: o for o in report.orgs}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(REPORT_COLUMNS)
+    for s in report.systems:
+        org = orgs.get(s.org_id)
+        error = s.last_error
+        writer.writerow(
+            [
+                s.org_id,
+                _text(org.name) if org else "",
+                org.used_bytes if org else "",
+                org.quota_bytes if org else "",
+                _text(s.system_key),
+                s.state,
+                rfc3339(s.last_backup_at) if s.last_backup_at else "",
+                s.backups,
+                s.total_size,
+                s.stored,
+                s.duplicates,
+                s.refused,
+                s.pruned,
+                error.status if error else "",
+                _text(error.key) if error else "",
+                rfc3339(error.at) if error else "",
+            ]
+        )
+    return out.getvalue()
+
+
+def _text(value: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (OWASP's CSV injection advice)."""
+    return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value

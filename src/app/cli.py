@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from adapters.cli.parser import build_parser
-from adapters.cli.services import CliError, CliServices, JsonLines, Reported, UsageError
+from adapters.cli.services import CliError, CliServices, JsonLines, Printed, Reported, UsageError
 from app.settings import Settings, SettingsError
 from domain.errors import DomainError
 
@@ -78,6 +78,9 @@ async def _run(settings: Settings, handler: Command, args: argparse.Namespace) -
         outcome = await handler(container, args)
     finally:
         await container.close()
+    if isinstance(outcome, Printed):
+        sys.stdout.write(outcome.text)
+        return 0
     if isinstance(outcome, JsonLines):
         for item in outcome.items:
             print(json.dumps(item))

@@ -49,6 +49,7 @@ from domain.ports import (
 from domain.reaper import Reaper
 from domain.refusals import Refusals
 from domain.registry import Registry
+from domain.report import Reports
 from domain.restore import BackupAccess
 from domain.schedules import Schedules
 from domain.scrub import Scrubber
@@ -190,6 +191,10 @@ class Container:
     @property
     def webhooks(self) -> WebhookAdmin:
         return self.alerting.webhooks
+
+    @property
+    def reports(self) -> Reports:
+        return Reports(systems=self.systems, orgs=self.orgs, health=self.health, log=self.events, clock=self.clock)
 
     async def close(self) -> None:
         close_sender = getattr(self.alerting.sender, "aclose", None)

@@ -323,7 +323,12 @@ class SystemHealth(Protocol):
         ...
 
     async def record_refusal(self, system_id: str, error: LastError) -> None:
-        """Keep `error` as the system's newest refusal (replacing the one before). Absent ids: no-op."""
+        """Keep `error` as the system's newest refusal (replacing the one before) and count it. Absent
+        ids: no-op."""
+        ...
+
+    async def refusals_since(self, since: datetime) -> dict[str, int]:
+        """How many refusals each system had at or after `since`, by system id (none: absent)."""
         ...
 
     async def set_system_schedule(self, system_key: str, schedule: ScheduleOverride) -> None:

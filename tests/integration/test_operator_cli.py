@@ -461,3 +461,25 @@ def test_webhook_commands_add_list_test_and_remove_and_bad_input_exits_1_naming_
     assert (code, json.loads(out)) == (0, {"id": added["id"]})
     code, _, err = run_main(capsys, "webhook", "remove", added["id"])
     assert (code, ours(err)) == (1, [f"backup-collect: webhook {added['id']} not found"])
+
+
+def test_report_prints_text_json_and_csv_and_refuses_a_bad_window(
+    env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tenant = provision(env)[0]
+    code, out, _ = run_main(capsys, "report", "--format", "json")
+    made = json.loads(out)
+    assert code == 0
+    assert set(made) == {"since", "until", "orgs", "systems"}
+    (line,) = made["systems"]
+    assert (line["system_key"], line["state"], line["stored"], line["refused"]) == (tenant.key, "new", 0, 0)
+    code, out, _ = run_main(capsys, "report", "--org", tenant.org_id, "--since", "7d", "--format", "csv")
+    assert code == 0
+    assert out.splitlines()[0].startswith("org_id,org_name,org_used_bytes,org_quota_bytes,system_key,state")
+    assert f",{tenant.key},new," in out.splitlines()[1]
+    code, out, _ = run_main(capsys, "report")
+    assert code == 0
+    assert "SYSTEM_KEY" in out
+    code, _, err = run_main(capsys, "report", "--since", "soon")
+    assert code == 2
+    assert ours(err)[0].startswith("backup-collect: --since: ")

@@ -42,6 +42,7 @@ def http(clock: FrozenClock) -> Iterator[Client]:
             "BACKUP_RATE_LIMIT_PER_MINUTE": "0",
             "BACKUP_RATE_LIMIT_PER_HOUR": "0",
             "BACKUP_MAX_UPLOAD_SIZE": "10KiB",
+            "BACKUP_MAX_PER_SYSTEM": "2",
         }
     )
     directory = InMemorySystemDirectory()
@@ -231,3 +232,32 @@ def test_metrics_count_each_state(http: Client, clock: FrozenClock) -> None:
     assert "backup_collect_stale_systems 0.0" in text
     assert 'backup_collect_http_responses_total{code="2xx"} ' in text
     assert 'backup_collect_http_responses_total{code="5xx"} 0.0' in text
+
+
+def test_the_report_counts_each_systems_uploads_in_the_window_as_json_and_csv(http: Client, clock: FrozenClock) -> None:
+    org, auth = system(http)
+    body = pgp(1000)
+    for payload in (pgp(900), body, body, pgp(1100)):  # stored, stored, duplicate, stored (prunes the first)
+        assert upload(http, auth, payload).status_code in (200, 201)
+        clock.advance(60)
+    assert upload(http, auth, b"plain" * 50).status_code == 400
+    clock.advance(60)
+    (line,) = admin(http, "GET", "/report")["data"]["systems"]
+    assert (line["system_key"], line["state"], line["backups"], line["total_size"]) == ("fw-1", "failing", 2, 2100)
+    assert (line["stored"], line["duplicates"], line["refused"], line["pruned"]) == (3, 1, 1, 1)
+    assert line["last_error"]["status"] == 400
+    (org_line,) = admin(http, "GET", f"/report?org={org}")["data"]["orgs"]
+    assert (org_line["id"], org_line["used_bytes"], org_line["quota_bytes"]) == (org, 2100, 100 * 1024**3)
+    # A window that starts after all of it counts nothing, but still shows the state.
+    (late,) = admin(http, "GET", "/report?since=30s")["data"]["systems"]
+    assert (late["stored"], late["refused"], late["state"]) == (0, 0, "failing")
+    answer = http.get("/api/admin/report?format=csv", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/csv")
+    assert "attachment" in answer.headers["content-disposition"]
+    header, row = answer.text.strip().split("\r\n")
+    assert header.split(",")[:6] == ["org_id", "org_name", "org_used_bytes", "org_quota_bytes", "system_key", "state"]
+    assert row.split(",")[4:6] == ["fw-1", "failing"]
+    assert admin(http, "GET", "/report?since=soon", status=400)["data"]["errors"][0]["key"] == "since"
+    assert admin(http, "GET", "/report?format=xml", status=400)["data"]["errors"][0]["key"] == "format"
+    admin(http, "GET", "/report?org=nope", status=404)

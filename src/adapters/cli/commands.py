@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from adapters.cli.progress import Progress
-from adapters.cli.services import CliError, CliServices, Reported, UsageError
-from adapters.shapes import preview_shape
+from adapters.cli.services import CliError, CliServices, Printed, Reported, UsageError
+from adapters.shapes import preview_shape, report_csv
 from domain.durations import parse_duration
 from domain.errors import InvalidInput
 from domain.events import Via
@@ -240,3 +240,13 @@ async def webhook_test(services: CliServices, args: argparse.Namespace) -> Any:
 
 async def webhook_deliveries(services: CliServices, args: argparse.Namespace) -> Any:
     return await services.webhooks.deliveries(args.id)
+
+
+async def report(services: CliServices, args: argparse.Namespace) -> Any:
+    window = duration_option(args.since, "--since") or timedelta(hours=24)
+    made = await services.reports(args.org, window)
+    if args.format == "csv":
+        return Printed(report_csv(made))
+    if args.format == "json":
+        args.json = True
+    return made

@@ -28,6 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
     _orgs(top)
     _systems(top)
     _webhooks(top)
+    report = _command(
+        top,
+        "report",
+        commands.report,
+        "per system its state and its uploads stored, duplicate, refused and pruned over a window; per org its "
+        "usage against its quota",
+    )
+    report.add_argument("--org", metavar="ORG_ID", help="only this organization")
+    report.add_argument("--since", metavar="DURATION", help="the window, back from now (default: 24h)")
+    report.add_argument("--format", choices=["text", "json", "csv"], default="text", help="default: text")
     _backups(top)
     _log(top)
     scrub = _command(

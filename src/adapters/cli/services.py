@@ -57,6 +57,13 @@ class JsonLines:
     items: list[dict[str, object]]
 
 
+@dataclass(frozen=True, slots=True)
+class Printed:
+    """A result printed as this text, whatever `--json` says (`report --format csv`)."""
+
+    text: str
+
+
 class CliError(Exception):
     """One line for stderr, exit 1."""
 

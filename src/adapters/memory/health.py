@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from adapters.memory.tables import SystemEntry, Tables
 from domain.errors import NotFound
@@ -46,6 +47,14 @@ class InMemorySystemHealth:
         entry = self.tables.system_by_id(system_id)
         if entry is not None:
             entry.last_error = replace(error)
+            self.tables.refusals.append((system_id, error.at))
+
+    async def refusals_since(self, since: datetime) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for system_id, at in self.tables.refusals:
+            if at >= since:
+                counts[system_id] = counts.get(system_id, 0) + 1
+        return counts
 
     async def set_system_schedule(self, system_key: str, schedule: ScheduleOverride) -> None:
         entry = self.tables.systems.get(system_key)

@@ -51,6 +51,8 @@ class Tables:
     deliveries: dict[tuple[str, int], Delivery] = field(default_factory=dict)
     """By webhook id and event seq."""
     cursors: dict[str, int] = field(default_factory=dict)
+    refusals: list[tuple[str, datetime]] = field(default_factory=list)
+    """Each refused upload: system id and time."""
 
     def append_events(self, new: list[NewEvent]) -> int:
         """Append a change's entries with the next seqs. The in-memory adapters call it in the same

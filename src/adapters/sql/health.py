@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.sql import events
 from adapters.sql._session import engine_of, session_factory
 from adapters.sql.engine import guarded
-from adapters.sql.models import BACKUPS, ORGANIZATIONS, SYSTEMS, utc
+from adapters.sql.models import BACKUPS, ORGANIZATIONS, SYSTEMS, RefusalRow, utc
 from domain.errors import NotFound
 from domain.events import NewEvent
 from domain.health import LastError, ScheduleOverride, SystemFacts
 from domain.model import BackupState, SystemIdentity
 
+REFUSALS = cast(Table, RefusalRow.__table__)
 _STORED = (
     select(
         BACKUPS.c.system_id,
@@ -75,6 +76,12 @@ class SqlSystemHealth:
         }
         async with guarded(), self._engine.begin() as connection:
             await connection.execute(update(SYSTEMS).where(SYSTEMS.c.id == system_id).values(**values))
+            await connection.execute(insert(REFUSALS).values(system_id=system_id, status=error.status, at=error.at))
+
+    async def refusals_since(self, since: datetime) -> dict[str, int]:
+        query = select(REFUSALS.c.system_id, func.count()).where(REFUSALS.c.at >= since).group_by(REFUSALS.c.system_id)
+        async with guarded(), self._engine.connect() as connection:
+            return {system_id: count for system_id, count in (await connection.execute(query)).all()}
 
     async def set_system_schedule(self, system_key: str, schedule: ScheduleOverride) -> None:
         async with guarded(), self._engine.begin() as connection:

@@ -355,3 +355,14 @@ class CursorRow(Base):
 
     name: Mapped[str] = mapped_column(Text, primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class RefusalRow(Base):
+    """One refused upload of an authenticated system (added by r0011), for the report's window counts."""
+
+    __tablename__ = "refusals"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    system_id: Mapped[str] = mapped_column(Text, index=True)
+    status: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from litestar import Router
 
-from adapters.http.admin import log, orgs, retention, systems, webhooks
+from adapters.http.admin import log, orgs, report, retention, systems, webhooks
 from adapters.http.admin.edge import ADMIN_PATH, MAX_ADMIN_BODY, AdminRequest, bearer_guard
 from adapters.http.openapi import errors
 from domain.attempts import FailedAttempts
@@ -18,7 +18,7 @@ __all__ = ["ADMIN_PATH", "admin_router"]
 
 
 def admin_router(token: str | None, attempts: FailedAttempts) -> Router:
-    handlers = [*orgs.ROUTES, *systems.ROUTES, *retention.ROUTES, *log.ROUTES, *webhooks.ROUTES]
+    handlers = [*orgs.ROUTES, *systems.ROUTES, *retention.ROUTES, *log.ROUTES, *webhooks.ROUTES, *report.ROUTES]
     for handler in handlers:
         # The bearer guard answers 429 to an address that sent too many wrong tokens, on every route.
         handler.responses = {**(handler.responses or {}), **errors(429)}
