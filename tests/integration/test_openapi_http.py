@@ -83,7 +83,8 @@ def test_the_upload_is_a_streamed_octet_stream_with_its_headers(document: dict[s
     assert body["content"] == {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
     headers = {p["name"] for p in upload["parameters"] if p["in"] == "header"}
     assert headers >= {"X-Filename", "Idempotency-Key", "Content-Digest", "Repr-Digest"}
-    assert {"Location", "Repr-Digest"} <= upload["responses"]["201"]["headers"].keys()
+    assert {"Location", "Repr-Digest", "Backup-Receipt"} <= upload["responses"]["201"]["headers"].keys()
+    assert "Backup-Receipt" in upload["responses"]["200"]["headers"]
 
 
 def test_the_download_is_an_octet_stream_with_ranges(document: dict[str, Any]) -> None:

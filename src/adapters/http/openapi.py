@@ -124,6 +124,12 @@ class UploadOperation(Documented):
         stored = {
             "Location": OpenAPIHeader(schema=_TEXT, required=True),
             "Repr-Digest": OpenAPIHeader(schema=_TEXT, required=True, description="`sha-256=:<base64>:`"),
+            "Backup-Receipt": OpenAPIHeader(
+                schema=_TEXT,
+                required=True,
+                description="base64 of a C2SP signed note by the event log's key: origin, leaf index, system key, "
+                "backup id, sha256, size, uploaded_at (docs/audit.md)",
+            ),
         }
         for status in ("200", "201"):
             response = (self.responses or {}).get(status)
