@@ -87,6 +87,8 @@ def seed(fleet: Fleet) -> None:
     """Create the fleet through the admin API and upload each backup at its moment, oldest first."""
     rng = random.Random(20260412)
     uploads: list[tuple[datetime, str, int]] = []
+    # The systems exist from a month back: one that never uploaded since then is `down`.
+    fleet.clock.set(NOW - timedelta(days=30))
     with fleet.admin() as admin:
         for org, quota, key, days, _suspended in _SYSTEMS:
             if org not in fleet.orgs:

@@ -67,7 +67,7 @@ def test_signing_in_shows_the_stale_systems_first_and_marked(signed_in: Browser,
     rows = signed_in.find_elements(By.CSS_SELECTOR, "tr[data-system]")
     assert [r.get_attribute("data-system") for r in rows] == ["nas-archive", "fw-branch-12", "fw-hq", "fw-lab"]
     for key in ("nas-archive", "fw-branch-12"):
-        assert system_row(signed_in, key).find_element(By.CSS_SELECTOR, ".badge.stale").text == "stale"
+        assert system_row(signed_in, key).find_element(By.CSS_SELECTOR, ".badge.stale").text == "down"
     assert system_row(signed_in, "nas-archive").find_element(By.TAG_NAME, "time").text == "never"
     assert system_row(signed_in, "fw-lab").find_element(By.CSS_SELECTOR, ".badge.suspended").is_displayed()
     assert not system_row(signed_in, "fw-hq").find_elements(By.CSS_SELECTOR, ".badge.stale")

@@ -14,7 +14,7 @@ from litestar.di import Provide
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from adapters.http.console import auth, keeping, pages
+from adapters.http.console import alerts, auth, keeping, pages
 from adapters.http.console.services import ConsoleServices
 from adapters.http.console.session import SessionPolicy
 from adapters.http.console.views import human_age
@@ -81,5 +81,6 @@ def console_router(services: ConsoleServices) -> Router:
             pages.resume,
             pages.rotate_secret,
             *keeping.ROUTES,
+            *alerts.ROUTES,
         ],
     )
