@@ -284,7 +284,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         orgs=OrgAdmin(directory=directory, catalog=catalog, default_quota=limits.max_size_per_org, limits=limits),
         systems=SystemAdmin(directory=directory, health=health, clock=clock, limits=limits, schedule=settings.schedule),
         health=health,
-        schedules=Schedules(directory=directory, health=health, default=settings.schedule),
+        schedules=Schedules(directory=directory, health=health, default=settings.schedule, clock=clock),
         destroy=DestroySystem(directory=directory, catalog=catalog, objects=objects),
         history=History(events=events, clock=clock),
         retention=RetentionAdmin(directory=directory, catalog=catalog, objects=objects, limits=limits),

@@ -331,8 +331,11 @@ class SystemHealth(Protocol):
         """How many refusals each system had at or after `since`, by system id (none: absent)."""
         ...
 
-    async def set_system_schedule(self, system_key: str, schedule: ScheduleOverride) -> None:
-        """Replace the system's own schedule. Raises NotFound for an unknown key."""
+    async def set_system_schedule(
+        self, system_key: str, schedule: ScheduleOverride, event: NewEvent | None = None
+    ) -> None:
+        """Replace the system's own schedule, appending `event` (`system.schedule_changed`) in the same
+        transaction. Raises NotFound for an unknown key."""
         ...
 
     async def set_org_schedule(self, org_id: str, schedule: ScheduleOverride) -> None:

@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from domain.durations import parse_duration
 from domain.errors import InvalidInput, NotFound
+from domain.events import EventType, Via, system_event
 from domain.health import Schedule, ScheduleOverride
-from domain.ports import SystemDirectory, SystemHealth
+from domain.ports import Clock, SystemDirectory, SystemHealth
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,10 +55,17 @@ class Schedules:
     directory: SystemDirectory
     health: SystemHealth
     default: Schedule
+    clock: Clock
 
-    async def set_system(self, system_key: str, schedule: ScheduleOverride) -> None:
-        """Raises NotFound for an unknown key."""
-        await self.health.set_system_schedule(system_key, schedule)
+    async def set_system(self, system_key: str, schedule: ScheduleOverride, via: Via = Via.CLI) -> None:
+        """Set it, recording `system.schedule_changed` (detail: the own fields in seconds, null when
+        following the org, and `via`). Raises NotFound for an unknown key."""
+        record = await self.directory.get_system(system_key)
+        if record is None:
+            raise NotFound(f"system {system_key} not found")
+        detail = {"expected_every": _seconds(schedule.every), "grace": _seconds(schedule.grace), "via": via.value}
+        event = system_event(EventType.SYSTEM_SCHEDULE_CHANGED, record.identity, self.clock.now(), detail=detail)
+        await self.health.set_system_schedule(system_key, schedule, event)
 
     async def set_org(self, org_id: str, schedule: ScheduleOverride) -> OrgSchedule:
         """Raises NotFound for an unknown id."""
@@ -68,3 +76,7 @@ class Schedules:
         return OrgSchedule(
             id=org_id, expected_every=int(effective.every.total_seconds()), grace=int(effective.grace.total_seconds())
         )
+
+
+def _seconds(span: timedelta | None) -> int | None:
+    return None if span is None else int(span.total_seconds())

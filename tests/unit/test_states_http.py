@@ -191,6 +191,11 @@ def test_system_and_org_schedules_override_the_default_and_default_restores_it(
     assert (seen["state"], seen["expected_every"], seen["grace"]) == ("late", 5400, 1800)
     seen = admin(http, "PATCH", "/systems/fw-1", {})["data"]
     assert (seen["state"], seen["expected_every"]) == ("down", 3600)
+    changes = admin(http, "GET", "/log?type=system.schedule_changed")["data"]["events"]
+    assert [(e["system_key"], e["detail"]) for e in changes] == [
+        ("fw-1", {"expected_every": 5400, "grace": None, "via": "admin"}),
+        ("fw-1", {"expected_every": None, "grace": None, "via": "admin"}),
+    ]
     admin(http, "PATCH", f"/orgs/{org}", {"expected_every": None, "grace": None})
     assert (state(http), admin(http, "GET", "/systems/fw-1")["data"]["expected_every"]) == ("up", 86400)
 

@@ -56,11 +56,15 @@ class InMemorySystemHealth:
                 counts[system_id] = counts.get(system_id, 0) + 1
         return counts
 
-    async def set_system_schedule(self, system_key: str, schedule: ScheduleOverride) -> None:
+    async def set_system_schedule(
+        self, system_key: str, schedule: ScheduleOverride, event: NewEvent | None = None
+    ) -> None:
         entry = self.tables.systems.get(system_key)
         if entry is None:
             raise NotFound(f"system {system_key} not found")
         entry.schedule = schedule
+        if event is not None:
+            self.tables.append_events([event])
 
     async def set_org_schedule(self, org_id: str, schedule: ScheduleOverride) -> None:
         if org_id not in self.tables.orgs:

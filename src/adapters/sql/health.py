@@ -83,13 +83,17 @@ class SqlSystemHealth:
         async with guarded(), self._engine.connect() as connection:
             return {system_id: count for system_id, count in (await connection.execute(query)).all()}
 
-    async def set_system_schedule(self, system_key: str, schedule: ScheduleOverride) -> None:
+    async def set_system_schedule(
+        self, system_key: str, schedule: ScheduleOverride, event: NewEvent | None = None
+    ) -> None:
         async with guarded(), self._engine.begin() as connection:
             result = await connection.execute(
                 update(SYSTEMS).where(SYSTEMS.c.system_key == system_key).values(**_columns(schedule))
             )
-        if result.rowcount == 0:
-            raise NotFound(f"system {system_key} not found")
+            if result.rowcount == 0:
+                raise NotFound(f"system {system_key} not found")
+            if event is not None:
+                await events.append(connection, [event])
 
     async def set_org_schedule(self, org_id: str, schedule: ScheduleOverride) -> None:
         async with guarded(), self._engine.begin() as connection:

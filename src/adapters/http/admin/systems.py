@@ -180,7 +180,7 @@ async def set_system_schedule(
     system_key: FromPath[str], data: JSONBody[ScheduleIn], systems: Service[SystemAdmin], schedules: Service[Schedules]
 ) -> Response[Envelope[SystemDetail]]:
     """Set the system's own schedule (`{"expected_every", "grace"}`; both null: its organization's)."""
-    await schedules.set_system(system_key, schedule_override(data.expected_every, data.grace))
+    await schedules.set_system(system_key, schedule_override(data.expected_every, data.grace), Via.ADMIN)
     return ok(await systems.show(system_key), "schedule set")
 
 

@@ -90,13 +90,13 @@ async def set_schedule(
     button, its organization's again: `system set-schedule` does the same."""
     form = await request.form()
     if form.get("default"):
-        await schedules.set_system(system_key, ScheduleOverride())
+        await schedules.set_system(system_key, ScheduleOverride(), Via.CONSOLE)
     else:
         every = _span("expected_every", str(form.get("every", "")).strip())
         grace = _span("grace", str(form.get("grace", "")).strip())
         if every is not None and not every:
             raise InvalidInput("expected_every", "must be longer than 0", "0")
-        await schedules.set_system(system_key, ScheduleOverride(every=every, grace=grace))
+        await schedules.set_system(system_key, ScheduleOverride(every=every, grace=grace), Via.CONSOLE)
     return Redirect(f"{CONSOLE_PATH}/systems/{system_key}", status_code=303, headers=NO_STORE)
 
 
