@@ -88,3 +88,21 @@ def test_log_keygen_writes_a_key_once_and_serve_refuses_a_missing_one(tmp_path: 
     lines = [line for line in refused.stderr.splitlines() if "BACKUP_LOG_KEY_FILE" in line]
     assert len(lines) == 1
     assert "cannot read it" in lines[0]
+
+
+def test_verify_rereads_every_object_now_and_exits_1_on_a_corrupt_or_missing_one(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    settings = settings_for(data_dir)
+    tenant, _ = provision(settings, systems=2)
+    ids = uploaded(settings, tenant, pgp(1000), pgp(2000), pgp(3000))
+    clean = cli(data_dir, "verify", "--json")
+    assert clean.returncode == 0, clean.stderr
+    assert json.loads(clean.stdout) == {"ok": True, "verified": 3, "bytes_read": 6000, "failures": []}
+    files = {p.name: p for p in (data_dir / "objects").rglob("*") if p.is_file()}
+    files[ids[0]].write_bytes(b"\x85" + bytes(999))
+    files[ids[1]].unlink()
+    found = cli(data_dir, "verify", "--system", tenant.key, "--json")
+    assert found.returncode == 1
+    failures = {f["id"]: f["result"] for f in json.loads(found.stdout)["failures"]}
+    assert failures == {ids[0]: "mismatch", ids[1]: "missing"}
+    assert [b["id"] for b in json.loads(cli(data_dir, "backup", "list", tenant.key, "--json").stdout)] == ids[::-1]

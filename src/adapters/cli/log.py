@@ -1,4 +1,4 @@
-"""The `log` commands: read the event log (and, later, keep and check its signed checkpoints)."""
+"""The `log` commands (show, checkpoint, verify) and `verify`, the scrubber run now."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 
 from adapters.cli.services import CliError, CliServices, JsonLines, Reported, UsageError
 from domain.errors import InvalidInput
-from domain.events import system_key_of
 
 PAGE = 1000
 
@@ -58,6 +57,8 @@ async def verify(services: CliServices, args: argparse.Namespace) -> Any:
         raise CliError("verify: the catalog cannot be seen whole here")
     system_id = None if args.system is None else (await services.systems.identity(args.system)).system_id
     done = await services.scrubber.everything(system_id)
+    from domain.events import system_key_of  # here, not at the top: `--help` stays light
+
     failures = [{"system_key": system_key_of(f.backup), "id": f.backup.id, "result": f.result} for f in done.failures]
     value = {"ok": not failures, "verified": done.verified, "bytes_read": done.bytes_read, "failures": failures}
     return Reported(value, failed=bool(failures))

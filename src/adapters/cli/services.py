@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from adapters.operators import OperatorServices
-from domain.checkpoints import Checkpointer, LogAudit
 from domain.fsck import Fsck
-from domain.ports import CheckpointStore
-from domain.scrub import Scrubber
+
+if TYPE_CHECKING:  # annotations only: `--help` must not pay for importing them
+    from domain.checkpoints import Checkpointer, LogAudit
+    from domain.ports import CheckpointStore
+    from domain.scrub import Scrubber
 
 
 class LogSigningServices(Protocol):
