@@ -13,7 +13,7 @@ import pytest
 
 from adapters.runtime.logkey import Ed25519Signer
 from tests.independent import open_signed_note, parse_checkpoint
-from tests.integration.live import provision, settings_for
+from tests.integration.live import client, live_server, provision, settings_for
 from tests.integration.test_operator_cli import CLI, cli, uploaded
 from tests.unit.fakes import pgp
 
@@ -106,3 +106,40 @@ def test_verify_rereads_every_object_now_and_exits_1_on_a_corrupt_or_missing_one
     failures = {f["id"]: f["result"] for f in json.loads(found.stdout)["failures"]}
     assert failures == {ids[0]: "mismatch", ids[1]: "missing"}
     assert [b["id"] for b in json.loads(cli(data_dir, "backup", "list", tenant.key, "--json").stdout)] == ids[::-1]
+
+
+def test_an_auditor_checks_a_receipt_and_its_proof_from_a_real_server_offline(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    settings = settings_for(data_dir)
+    [tenant] = provision(settings)
+    with live_server(settings) as server, client(server, tenant) as http:
+        answer = http.post("/api/systems/backups", content=pgp(4000), headers={"X-Filename": "fw.tar.gz.gpg"})
+        assert answer.status_code == 201
+        backup_id = answer.json()["data"]["id"]
+        assert http.get(f"/api/systems/backups/{backup_id}/proof").status_code in (200, 404)
+        assert cli(data_dir, "log", "checkpoint").returncode == 0
+        proof = http.get(f"/api/systems/backups/{backup_id}/proof")
+        vkey = http.get("/api/log/public-key").text
+    assert proof.status_code == 200
+    receipt_file, proof_file, key_file = tmp_path / "receipt", tmp_path / "proof.json", tmp_path / "log.pub"
+    receipt_file.write_text(answer.headers["Backup-Receipt"])
+    proof_file.write_text(proof.text)
+    key_file.write_text(vkey)
+    checked = cli(
+        tmp_path / "elsewhere",
+        "receipt",
+        "verify",
+        str(receipt_file),
+        "--public-key",
+        str(key_file),
+        "--proof",
+        str(proof_file),
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert json.loads(checked.stdout)["receipt"]["backup_id"] == backup_id
+    assert not (tmp_path / "elsewhere").exists()  # offline: no data dir, no database
+    other_key = tmp_path / "other.pub"
+    other_key.write_text(Ed25519Signer.generate(settings.log_origin).verifier().text())
+    refused = cli(tmp_path / "elsewhere", "receipt", "verify", str(receipt_file), "--public-key", str(other_key))
+    assert refused.returncode == 1
+    assert "receipt" in refused.stderr
