@@ -49,8 +49,13 @@ def test_every_route_is_documented_with_every_status_it_answers(document: dict[s
     assert statuses[("GET", "/api/ready")] == {200, 503}
     assert statuses[("GET", "/metrics")] == {200, 401}
     assert statuses[("POST", "/api/admin/orgs/{org_id}/systems")] >= {201, 400, 401, 404, 409, 503}
-    # + /log, and retention's preview, protect and unprotect
-    assert len([path for path in document["paths"] if path.startswith("/api/admin/")]) == 11 + 1 + 3
+    # + /log, retention's preview, protect and unprotect, and /webhooks (4 paths) and /report
+    assert len([path for path in document["paths"] if path.startswith("/api/admin/")]) == 11 + 1 + 3 + 5
+    assert statuses[("POST", "/api/admin/webhooks")] >= {201, 400, 401, 404, 503}
+    assert statuses[("POST", "/api/admin/webhooks/{webhook_id}/test")] >= {202, 401, 404}
+    assert statuses[("GET", "/api/admin/report")] >= {200, 400, 401, 404, 503}
+    assert statuses[("PATCH", "/api/admin/systems/{system_key}")] >= {200, 400, 401, 404}
+    assert statuses[("GET", "/api/systems/status")] >= {200, 401, 503}
     assert statuses[("GET", "/api/admin/log")] >= {200, 400, 401, 503}
     assert statuses[("DELETE", "/api/admin/systems/{system_key}")] >= {200, 400, 401, 404, 409, 503}
     assert statuses[("POST", "/api/admin/systems/{system_key}/backups/{backup_id}/protect")] >= {200, 404, 409}

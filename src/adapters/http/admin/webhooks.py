@@ -37,19 +37,21 @@ async def list_webhooks(webhooks: Service[WebhookAdmin]) -> Response[Envelope[li
     return ok(await webhooks.list_webhooks())
 
 
-@delete("/webhooks/{webhook_id:str}", status_code=200, operation_class=Documented, responses=errors(401, 404, 503))
+@delete("/webhooks/{webhook_id:str}", status_code=200, operation_class=Documented, responses=errors(400, 401, 404, 503))
 async def remove_webhook(webhook_id: FromPath[str], webhooks: Service[WebhookAdmin]) -> Response[Envelope[Removed]]:
     """Remove a webhook and its pending deliveries."""
     return ok(await webhooks.remove(webhook_id, Via.ADMIN), "webhook removed")
 
 
-@post("/webhooks/{webhook_id:str}/test", status_code=202, operation_class=Documented, responses=errors(401, 404, 503))
+@post(
+    "/webhooks/{webhook_id:str}/test", status_code=202, operation_class=Documented, responses=errors(400, 401, 404, 503)
+)
 async def test_webhook(webhook_id: FromPath[str], webhooks: Service[WebhookAdmin]) -> Response[Envelope[Queued]]:
     """Queue a `test` event for this webhook alone (sent at the notifier's next pass)."""
     return ok(await webhooks.test(webhook_id), "test event queued", 202)
 
 
-@get("/webhooks/{webhook_id:str}/deliveries", operation_class=Documented, responses=errors(401, 404, 503))
+@get("/webhooks/{webhook_id:str}/deliveries", operation_class=Documented, responses=errors(400, 401, 404, 503))
 async def webhook_deliveries(
     webhook_id: FromPath[str], webhooks: Service[WebhookAdmin]
 ) -> Response[Envelope[list[DeliveryOut]]]:
