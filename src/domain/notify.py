@@ -130,7 +130,8 @@ class Notifier:
             for e in events
             if (kind := alert_of(e.type, e.detail)) is not None
             for h in hooks
-            if h.takes(kind, e.org_id, e.detail.get("webhook_id"))
+            # A webhook takes what happens from its creation on, not what the log held before it.
+            if e.at >= h.created_at and h.takes(kind, e.org_id, e.detail.get("webhook_id"))
         ]
         await self.store.enqueue(CURSOR, cursor, events[-1].seq, plan)
         return len(plan)

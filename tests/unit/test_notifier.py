@@ -122,3 +122,13 @@ async def test_retries_follow_the_policy_with_one_webhook_id_then_give_up() -> N
     assert last.done_at - START <= timedelta(minutes=6)
     assert last.attempts == 7
     assert len({headers["webhook-id"] for _, _, headers in sender.sent}) == 1
+
+
+async def test_a_new_webhook_takes_no_alert_from_before_it_was_added() -> None:
+    notifier, admin, sender, clock, directory = world()
+    directory.tables.append_events([NewEvent(at=clock.now(), type=EventType.SYSTEM_DOWN, org_id="o", system_key="a")])
+    clock.advance(1)
+    await admin.add("http://127.0.0.1:9/late")
+    directory.tables.append_events([NewEvent(at=clock.now(), type=EventType.SYSTEM_DOWN, org_id="o", system_key="b")])
+    await notifier()
+    assert [json.loads(body)["data"]["system_key"] for _, body, _ in sender.sent] == ["b"]
