@@ -93,6 +93,19 @@ class JsonFormatter(logging.Formatter):
 FORMATTERS: dict[str, type[logging.Formatter]] = {"text": TextFormatter, "json": JsonFormatter}
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes each line to the `sys.stderr` of that moment, not the one at configuration: a CLI command run
+    in process (the tests do) must not leave the root logger writing to a stream since closed."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        """StreamHandler's constructor sets a stream; ours is always the current stderr."""
+
+
 def configure(log_format: str, level: int = logging.INFO) -> None:
     """One stderr handler on the root logger, in `log_format`; every logger propagates to it. Python's
     warnings go through it too, so that nothing else writes to stderr."""
@@ -102,7 +115,7 @@ def configure(log_format: str, level: int = logging.INFO) -> None:
             "version": 1,
             "disable_existing_loggers": False,
             "formatters": {"main": {"()": FORMATTERS[log_format]}},
-            "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "main", "stream": sys.stderr}},
+            "handlers": {"stderr": {"()": StderrHandler, "formatter": "main"}},
             "root": {"handlers": ["stderr"], "level": level},
             "loggers": {
                 name: {"handlers": [], "propagate": True}
