@@ -29,6 +29,7 @@ from adapters.memory.health import InMemorySystemHealth
 from adapters.memory.maintenance import InMemoryMaintenanceCatalog
 from adapters.memory.ratelimit import InMemoryRateLimiter
 from adapters.memory.tables import Tables
+from adapters.memory.webhooks import InMemoryWebhookStore
 from adapters.objectstore.file_store import FileObjectStore
 from adapters.objectstore.obstore_adapter import ObstoreObjectStore
 from adapters.objectstore.urls import store_from_url
@@ -38,8 +39,9 @@ from adapters.sql.events import SqlEventLog
 from adapters.sql.health import SqlSystemHealth
 from adapters.sql.maintenance import SqlMaintenanceCatalog
 from adapters.sql.models import Base
+from adapters.sql.webhooks import SqlWebhookStore
 from domain.maintenance import MaintenanceCatalog
-from domain.ports import BackupCatalog, EventLog, ObjectStore, RateLimiter, SystemDirectory, SystemHealth
+from domain.ports import BackupCatalog, EventLog, ObjectStore, RateLimiter, SystemDirectory, SystemHealth, WebhookStore
 from tests.integration.services import (
     FakeTime,
     Ledger,
@@ -222,3 +224,11 @@ async def limiters(limiter_backend: tuple[str, RedisService | None]) -> AsyncIte
         yield Limiters(backend, with_limits, fake, key, with_windows)
         for limiter in made:
             await limiter.aclose()
+
+
+@pytest.fixture
+def webhook_store(ledger: Ledger) -> WebhookStore:
+    if ledger.engine is None:
+        assert isinstance(ledger.directory, InMemorySystemDirectory)
+        return InMemoryWebhookStore(ledger.directory.tables)
+    return SqlWebhookStore(ledger.engine)

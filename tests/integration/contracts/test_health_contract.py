@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from adapters.memory.clock import FrozenClock
 from domain.errors import NotFound
+from domain.events import EventType, NewEvent
 from domain.health import LastError, Schedule, ScheduleOverride, SystemState
 from domain.model import Limits, SystemIdentity
 from domain.ports import BackupCatalog, SystemDirectory, SystemHealth
@@ -129,3 +131,24 @@ async def test_the_metric_the_lists_and_stale_apply_one_state_rule(
     # A stored backup newer than the refusal: back to up.
     await _stored(catalog, failing, 10, now)
     assert (await admin.show("failing")).state is SystemState.UP
+
+
+async def test_announcements_and_refusal_counts_read_back_alike(
+    directory: SystemDirectory, health: SystemHealth, ledger: Any
+) -> None:
+    org = await new_org(directory)
+    one, two = await new_system(directory, org, "fw-1"), await new_system(directory, org, "fw-2")
+    t0 = datetime(2026, 4, 12, 9, 0, tzinfo=UTC)
+    alert = NewEvent(at=t0, type=EventType.SYSTEM_DOWN, org_id=org, system_key="fw-1", detail={"state": "down"})
+    before = len(await ledger.events.events_after(-1, 1000))
+    await health.announce([(one.system_id, "down"), (two.system_id, "up")], [alert])
+    first, second = await health.facts(org)
+    assert (first.notified, second.notified) == ("down", "up")
+    (logged,) = (await ledger.events.events_after(-1, 1000))[before:]
+    assert (logged.type, logged.system_key, dict(logged.detail)) == (EventType.SYSTEM_DOWN, "fw-1", {"state": "down"})
+    for minutes in (0, 5, 10):
+        error = LastError(400, "body", "not encrypted", t0 + timedelta(minutes=minutes))
+        await health.record_refusal(one.system_id, error)
+    await health.record_refusal(two.system_id, LastError(413, "size", "too large", t0))
+    assert await health.refusals_since(t0 + timedelta(minutes=5)) == {one.system_id: 2}
+    assert await health.refusals_since(t0) == {one.system_id: 3, two.system_id: 1}
