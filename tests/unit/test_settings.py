@@ -161,3 +161,24 @@ def test_a_token_of_32_printable_ascii_characters_is_taken_and_empty_means_unset
 )
 def test_a_size_is_shown_in_iec_units_the_same_way_by_the_cli_and_the_console(size: int, shown: str) -> None:
     assert human_size(size) == shown
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BACKUP_SIZE_ANOMALY_RATIO", "1"),
+        ("BACKUP_SIZE_ANOMALY_RATIO", "-2"),
+        ("BACKUP_SIZE_ANOMALY_RATIO", "often"),
+        ("BACKUP_PUBLIC_URL", "backups.example.org"),
+    ],
+)
+def test_a_bad_alert_setting_stops_the_process_naming_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_alert_settings_are_read() -> None:
+    settings = Settings.from_env({"BACKUP_SIZE_ANOMALY_RATIO": "0", "BACKUP_PUBLIC_URL": "https://b.example.org/"})
+    assert (settings.size_anomaly_ratio, settings.public_url) == (0.0, "https://b.example.org")
+    assert settings.limits.size_anomaly_ratio == 0.0
+    assert Settings.from_env({}).size_anomaly_ratio == 2.0

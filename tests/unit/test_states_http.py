@@ -266,3 +266,16 @@ def test_the_report_counts_each_systems_uploads_in_the_window_as_json_and_csv(ht
     assert admin(http, "GET", "/report?since=soon", status=400)["data"]["errors"][0]["key"] == "since"
     assert admin(http, "GET", "/report?format=xml", status=400)["data"]["errors"][0]["key"] == "format"
     admin(http, "GET", "/report?org=nope", status=404)
+
+
+def test_the_deprecated_stale_after_prints_one_line_at_start(caplog: pytest.LogCaptureFixture) -> None:
+    settings = Settings.from_env({"BACKUP_STALE_AFTER": "36h", "BACKUP_ADMIN_TOKEN": TOKEN})
+    directory = InMemorySystemDirectory()
+    overrides = Overrides(directory=directory, catalog=InMemoryBackupCatalog(directory.tables))
+    with caplog.at_level("WARNING"), TestClient(app_for(build(settings, overrides))):
+        pass
+    lines = [r.getMessage() for r in caplog.records if "BACKUP_STALE_AFTER" in r.getMessage()]
+    assert lines == [
+        "BACKUP_STALE_AFTER is deprecated (used as BACKUP_EXPECT_EVERY with BACKUP_GRACE 0); "
+        "set BACKUP_EXPECT_EVERY and BACKUP_GRACE instead"
+    ]
