@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import os
 import signal
 import socket
@@ -28,6 +29,7 @@ from app.composition import Overrides, build
 from app.guard import server_config
 from app.settings import Settings
 from domain.model import Backup, NewSystem, SystemIdentity
+from tests.unit.fakes import LoopbackOnlySender
 
 
 def settings_for(data_dir: Path, **env: str) -> Settings:
@@ -94,7 +96,10 @@ def object_files(settings: Settings) -> list[Path]:
 
 @contextmanager
 def live_server(settings: Settings, overrides: Overrides | None = None) -> Iterator[str]:
-    app = create_app(settings, overrides)
+    given = overrides or Overrides()
+    if given.webhook_sender is None:
+        given = dataclasses.replace(given, webhook_sender=LoopbackOnlySender())
+    app = create_app(settings, given)
     config = server_config(app, "127.0.0.1", 0, settings.max_connections, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

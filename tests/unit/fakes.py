@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient, TestClient
@@ -20,12 +21,13 @@ from adapters.memory.ratelimit import InMemoryRateLimiter
 from adapters.memory.tables import Tables
 from adapters.objectstore.obstore_adapter import ObstoreObjectStore
 from adapters.runtime.logkey import Ed25519Signer
+from adapters.runtime.webhook_sender import HttpxWebhookSender
 from app.asgi import app_for
 from app.composition import Overrides, build
 from app.settings import Settings
 from domain.ingest import IngestBackup, IngestResult
 from domain.model import Limits, NewSystem, SystemIdentity, Upload
-from domain.ports import Standing
+from domain.ports import SentAnswer, Standing
 
 
 def pgp(size: int) -> bytes:
@@ -103,6 +105,7 @@ class World:
                 limiter=self.limiter,
                 clock=self.clock,
                 log_signer=Ed25519Signer.generate("backup-collect.test/log"),
+                webhook_sender=LoopbackOnlySender(),
             ),
         )
         self.ingest = AsUploaded(self.services.ingest)
@@ -132,3 +135,19 @@ class World:
 
     async def object_keys(self) -> list[str]:
         return sorted([o.key async for o in self.objects.list("")])
+
+
+class LoopbackOnlySender:
+    """The tests' webhook sender: the real one for receivers on 127.0.0.1, ::1 or localhost; any other host
+    (a fuzzer's URL, a documentation example) gets no request at all, as the tests reach no other address."""
+
+    def __init__(self) -> None:
+        self._real = HttpxWebhookSender()
+
+    async def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> SentAnswer:
+        if urlsplit(url).hostname not in {"127.0.0.1", "::1", "localhost"}:
+            return SentAnswer(None, "the tests send to loopback receivers only")
+        return await self._real.send(url, body, headers)
+
+    async def aclose(self) -> None:
+        await self._real.aclose()
