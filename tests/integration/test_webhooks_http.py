@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -18,9 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
+from app.cli import main
 from app.composition import Overrides
 from domain.webhooks import RetryPolicy
-from tests.integration.live import client, live_server, provision, settings_for, wait_until
+from tests.integration.live import client, live_server, provision, settings_for, stored, wait_until
 from tests.integration.receiver import Received, Receiver, receiving
 from tests.unit.fakes import pgp
 
@@ -256,3 +258,28 @@ def test_a_size_anomaly_and_an_org_near_its_quota_are_sent_once(served: tuple[st
     assert (json.loads(small.body)["type"], json.loads(small.body)["data"]["size"]) == ("backup.size_anomaly", 100)
     time.sleep(1)
     assert len(receiver.at("/ok")) == 3
+
+
+def test_a_corrupt_backup_found_by_verify_is_sent_as_verify_failed(
+    served: tuple[str, Any], receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, settings = served
+    (tenant,) = provision(settings)
+    hook(server, receiver.url + "/ok", events=["backup.verify_failed"])
+    with client(server, tenant) as http:
+        assert http.post(UPLOAD, content=pgp(2000), headers={"X-Filename": "a.tar.gz.gpg"}).status_code == 201
+    (backup,) = stored(settings, tenant)
+    path = settings.data_dir / "objects" / backup.object_key
+    path.write_bytes(b"\x85" + b"\x00" * 1999)  # same size, other bytes
+    for name in [n for n in os.environ if n.startswith("BACKUP_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("BACKUP_DATA_DIR", str(settings.data_dir))
+    assert main(["verify"]) == 1  # the CLI's own scrub pass, on the server's database
+    (got,) = receiver.wait_for("/ok", 1, timeout=10)
+    body = json.loads(got.body)
+    assert body["type"] == "backup.verify_failed"
+    assert (body["data"]["result"], body["data"]["backup_id"], body["data"]["system_key"]) == (
+        "mismatch",
+        backup.id,
+        tenant.key,
+    )
