@@ -1,5 +1,6 @@
 """Caps, retention and failures of the upload through real HTTP on the embedded default (SQLite, local
-files): what the socket or the files on disk prove. Rate limits, quotas, suspension, health and unknown
+files): what the socket or the files on disk prove; an unreachable database is PostgreSQL behind a cable the
+test pulls. Rate limits, quotas, suspension, health and unknown
 routes are pinned in process: tests/unit/test_upload_limits_http.py."""
 
 from __future__ import annotations
@@ -9,10 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sqlalchemy.engine import make_url
 
-from adapters.runtime.clock import SystemClock
-from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine
-from app.composition import Overrides
 from app.settings import Settings
 from tests.integration.live import (
     Tenant,
@@ -27,6 +26,7 @@ from tests.integration.live import (
     stored,
     wait_until,
 )
+from tests.integration.services import TcpProxy
 from tests.unit.fakes import pgp
 
 URL = "/api/systems/backups"
@@ -116,16 +116,21 @@ def test_the_oldest_backups_are_pruned_past_the_size_cap(tmp_path: Path) -> None
     assert org_used_bytes(settings, tenant.org_id) == 1000
 
 
-def test_an_unreachable_database_is_503(tmp_path: Path) -> None:
-    settings = settings_for(tmp_path)
-    tenant = provision(settings)[0]
-    engine = make_engine("postgresql+asyncpg://nobody@127.0.0.1:9/none")
-    overrides = Overrides(directory=SqlSystemDirectory(engine), catalog=SqlBackupCatalog(engine), clock=SystemClock())
-    with live_server(settings, overrides) as server, client(server, tenant) as http:
-        answer = upload(http)
-        ready = http.get("/api/ready")
+def test_an_unreachable_database_is_503(postgres_url: str, tmp_path: Path) -> None:
+    """PostgreSQL reached through a cable the test pulls once the server runs: the upload and /api/ready
+    answer 503 with Retry-After, and the object store is still reported fine."""
+    target = make_url(postgres_url)
+    with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as cable:
+        url = target.set(host="127.0.0.1", port=cable.port).update_query_dict({"command_timeout": "5"})
+        settings = settings_for(tmp_path, database_url=url.render_as_string(hide_password=False))
+        tenant = provision(settings)[0]
+        with live_server(settings) as server, client(server, tenant) as http:
+            cable.cut()
+            answer = upload(http)
+            ready = http.get("/api/ready")
     assert answer.status_code == 503
     assert answer.headers["Retry-After"] == "30"
+    assert answer.json()["data"]["dependency"] == "database"
     assert ready.status_code == 503
     assert ready.json()["data"] == {"database": "error", "object_store": "ok"}
 
