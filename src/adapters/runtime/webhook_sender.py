@@ -28,7 +28,9 @@ class HttpxWebhookSender:
                 answer = await self._client.post(url, content=body, headers=dict(headers))
         except TimeoutError:
             return SentAnswer(None, f"no answer within {self._timeout:g} s")
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
+            # A receiver's failure, or a URL only the HTTP client finds wrong (an IDNA host): an answer
+            # without a status, retried and finally failed, never a pass that stops on it.
             return SentAnswer(None, f"{type(exc).__name__}: {exc}"[:300])
         error = None if answer.is_success else f"HTTP {answer.status_code}"
         return SentAnswer(answer.status_code, error)
