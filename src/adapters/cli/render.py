@@ -51,6 +51,8 @@ def cell(key: str, value: Any) -> str:
         return human_size(value)
     if key in _DURATIONS and isinstance(value, int):
         return duration(value)
+    if isinstance(value, list):
+        return ",".join(str(item) for item in value) or "-"
     if key == "last_error" and isinstance(value, dict):
         return f"{value['status']} {value['key']} at {value['at']}"
     return str(value)
