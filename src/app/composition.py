@@ -18,6 +18,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from adapters.http.answers import answer_for
 from adapters.http.gate import UploadGate
 from adapters.http.metrics import Metrics
 from adapters.runtime.clock import SystemClock, Uuid7Factory
@@ -28,6 +29,7 @@ from app.settings import Settings
 from app.workers import Leases, SoleReplica, Worker
 from domain.attempts import FAILURES_PER_MINUTE, FailedAttempts
 from domain.destroy import DestroySystem
+from domain.errors import DomainError
 from domain.events import Actor
 from domain.fsck import Fsck
 from domain.history import History
@@ -273,7 +275,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
             ids=ids,
             limits=limits,
             heartbeat=given.heartbeat or HEARTBEAT,
-            refused=Refusals(health=health, clock=clock),
+            refused=Refusals(health=health, clock=clock, status_of=_status_of),
         ),
         metrics=metrics,
         scrubber=scrub,
@@ -317,3 +319,9 @@ def _workers(
         ("scrubber", SCRUB_EVERY, scrub),
     ]
     return tuple(Worker(name, every, run) for name, every, run in candidates if run is not None)
+
+
+def _status_of(error: DomainError) -> int | None:
+    """The status the HTTP edge's one error table answers `error` with (what a refusal is recorded as)."""
+    answer = answer_for(error)
+    return None if answer is None else answer.status

@@ -3,36 +3,29 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from domain.errors import InvalidInput, KeyInFlight, KeyReused, TooLarge, Unavailable
-from domain.health import LastError
+from domain.errors import DomainError, InvalidInput, Unavailable
+from domain.health import REFUSAL_STATUSES, LastError
 from domain.model import SystemIdentity
 from domain.ports import Clock, SystemHealth
 
 log = logging.getLogger(__name__)
 
 
-def refusal_status(error: InvalidInput) -> int | None:
-    """The status of a refusal the appliance's side caused (SPEC: 400, 413, 422), else None: a key in
-    flight (409) is a retry racing itself, not a fault of the backup."""
-    if isinstance(error, KeyInFlight):
-        return None
-    if isinstance(error, TooLarge):
-        return 413
-    return 422 if isinstance(error, KeyReused) else 400
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Refusals:
-    """Called by ingest with each refusal it raises; never raises itself (the answer stays the refusal)."""
+    """Called by ingest with each refusal it raises; never raises itself (the answer stays the refusal).
+    `status_of` is the HTTP edge's one error table: a refusal counts when it answers 400, 413 or 422."""
 
     health: SystemHealth
     clock: Clock
+    status_of: Callable[[DomainError], int | None]
 
     async def __call__(self, who: SystemIdentity, error: InvalidInput) -> None:
-        status = refusal_status(error)
-        if status is None:
+        status = self.status_of(error)
+        if status not in REFUSAL_STATUSES:
             return
         last = LastError(status=status, key=error.key, message=error.message, at=self.clock.now())
         try:
