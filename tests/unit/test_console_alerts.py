@@ -66,3 +66,19 @@ def test_the_schedule_form_sets_and_drops_a_systems_own_schedule(http: Client, c
     http.post("/console/systems/quiet/schedule", data={"csrf": token, "default": "1"})
     assert admin(http, "GET", "/systems/quiet")["expected_every"] == 86400
     assert http.post("/console/systems/quiet/schedule", data={"csrf": token, "every": "0s"}).status_code == 400
+
+
+def test_the_org_schedule_form_sets_every_systems_schedule_and_default_drops_it(
+    http: Client, clock: FrozenClock
+) -> None:
+    org_id = fleet(http, clock)["org_id"]
+    sign_in(http)
+    page = http.get(f"/console/orgs/{org_id}")
+    assert "expected every 24 h, grace 12 h" in page.text
+    token = csrf_of(page)
+    http.post(f"/console/orgs/{org_id}/schedule", data={"csrf": token, "every": "3d"})
+    assert [s["expected_every"] for s in admin(http, "GET", f"/systems?org={org_id}")] == [259200] * 3
+    assert admin(http, "GET", "/systems/quiet")["grace"] == 43200  # the default grace still
+    http.post(f"/console/orgs/{org_id}/schedule", data={"csrf": token, "default": "1"})
+    assert admin(http, "GET", "/systems/quiet")["expected_every"] == 86400
+    assert http.post(f"/console/orgs/{org_id}/schedule", data={"csrf": token, "grace": "soon"}).status_code == 400

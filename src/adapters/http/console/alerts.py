@@ -100,6 +100,25 @@ async def set_schedule(
     return Redirect(f"{CONSOLE_PATH}/systems/{system_key}", status_code=303, headers=NO_STORE)
 
 
+@post("/orgs/{org_id:str}/schedule", status_code=303)
+async def set_org_schedule(
+    org_id: FromPath[str], request: Request[Any, Any, Any], schedules: Service[Schedules]
+) -> Redirect:
+    """The organization's own schedule (a blank field follows the default), or the default again: as
+    `org set-schedule` does."""
+    form = await request.form()
+    if form.get("default"):
+        await schedules.set_org(org_id, ScheduleOverride())
+    else:
+        every = _span("expected_every", str(form.get("every", "")).strip())
+        if every is not None and not every:
+            raise InvalidInput("expected_every", "must be longer than 0", "0")
+        await schedules.set_org(
+            org_id, ScheduleOverride(every=every, grace=_span("grace", str(form.get("grace", "")).strip()))
+        )
+    return Redirect(f"{CONSOLE_PATH}/orgs/{org_id}", status_code=303, headers=NO_STORE)
+
+
 def _span(key: str, text: str) -> Any:
     if not text:
         return None
@@ -109,4 +128,13 @@ def _span(key: str, text: str) -> Any:
         raise InvalidInput(key, str(error), text[:100]) from None
 
 
-ROUTES = [webhooks_page, add_webhook, test_webhook, remove_webhook, report_page, report_download, set_schedule]
+ROUTES = [
+    webhooks_page,
+    add_webhook,
+    test_webhook,
+    remove_webhook,
+    report_page,
+    report_download,
+    set_schedule,
+    set_org_schedule,
+]

@@ -55,6 +55,7 @@ async def org_page(
         "rows": rows,
         "max_count": systems.limits.max_per_system,
         "max_total_size": systems.limits.max_size_per_system,
+        "schedule": _schedule(page.schedule),
     }
     return page.render("org.html", context)
 
