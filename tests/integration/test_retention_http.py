@@ -141,6 +141,9 @@ def test_bad_policies_are_400_key_retention_and_change_nothing(site: Site) -> No
         {"keep_last": 5, "keep_monthly": 6},
         {"keep_daily": 3},
         {"keep_last": 1, "keep_yearly": 1},
+        "keep_last=2",  # not an object: 400 too, never the 500 a name shared with a service gave
+        [2, 0, 0, 0],
+        5,
     ):
         refused(site.admin.patch(f"/orgs/{site.org_id}", json={"retention": bad}), 400, "retention")
     refused(site.admin.get(f"/systems/{site.key}/retention", params={"keep_daily": "-1"}), 400, "retention")

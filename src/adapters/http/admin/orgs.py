@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Response, get, patch, post
@@ -27,13 +27,34 @@ class OrgIn(msgspec.Struct, forbid_unknown_fields=True):
     """None follows BACKUP_MAX_SIZE_PER_ORG, 0 means no quota."""
 
 
+_TIER = {"type": "integer", "minimum": 0}
+RETENTION_SCHEMA = msgspec.Meta(
+    extra_json_schema={
+        "extra": {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "properties": {"keep_last": {"type": "integer", "minimum": 1}} | dict.fromkeys(TIERS[1:], _TIER),
+                    "required": ["keep_last"],
+                    "additionalProperties": False,
+                },
+                {"type": "null"},
+            ]
+        }
+    }
+)
+"""How the OpenAPI document shows `retention`, which the struct takes as `Any` (see OrgPatch)."""
+
+
 class OrgPatch(msgspec.Struct, forbid_unknown_fields=True):
     """At least one of the two. `quota_bytes`: null follows BACKUP_MAX_SIZE_PER_ORG, 0 means no quota.
     `retention`: `{"keep_last", "keep_daily", "keep_weekly", "keep_monthly"}` (tiers left out are 0), or
-    null to follow the default policy again; validated by hand so that every bad policy is key `retention`."""
+    null to follow the default policy again; validated by hand so that every bad policy is key `retention`.
+    Typed `Any` on purpose: a type error msgspec found under `retention` would carry the name of a service
+    (a Litestar dependency) and Litestar answers those 500, not 400."""
 
     quota_bytes: int | msgspec.UnsetType | None = msgspec.UNSET
-    retention: dict[str, Any] | msgspec.UnsetType | None = msgspec.UNSET
+    retention: Annotated[Any, RETENTION_SCHEMA] = msgspec.UNSET
     expected_every: str | int | msgspec.UnsetType | None = msgspec.UNSET
     """A duration (`90m`, `36h`, `2d`) or whole seconds. Naming either schedule field sets the org's own
     schedule to exactly those given (null or absent: BACKUP_EXPECT_EVERY / BACKUP_GRACE)."""
@@ -84,8 +105,14 @@ async def set_org_quota(
     return ok(await orgs.show(org_id), "organization updated")
 
 
-def policy_from(body: dict[str, Any]) -> RetentionPolicy:
+def policy_from(body: object) -> RetentionPolicy:
     """A policy from its JSON object; anything but whole numbers under the four names is key `retention`."""
+    if not isinstance(body, dict):
+        raise InvalidInput(
+            "retention",
+            "must be an object of keep_last, keep_daily, keep_weekly, keep_monthly or null",
+            str(body)[:100],
+        )
     unknown = sorted(set(body) - set(TIERS))
     if unknown:
         raise InvalidInput("retention", f"unknown field {unknown[0]}", unknown[0])
