@@ -126,5 +126,5 @@ async def test_the_checkpoint_and_the_key_need_no_credentials_and_are_plain_text
         for path in ("/api/log/public-key", "/api/log/checkpoint"):
             answer = await http.get(path)
             assert answer.status_code == 200
-            assert answer.headers["content-type"].startswith("text/plain")
+            assert answer.headers["content-type"] == "text/plain; charset=utf-8"  # one charset, not two
     assert answer.text.startswith(world.settings.log_origin + "\n")

@@ -20,7 +20,8 @@ from domain.errors import NotFound
 from domain.ports import SystemDirectory
 from domain.restore import BackupAccess
 
-TEXT = "text/plain; charset=utf-8"
+TEXT = "text/plain"
+"""Litestar adds `; charset=utf-8` to a text media type itself (naming it here gave two)."""
 
 
 @get("/api/log/checkpoint", operation_class=Documented, responses=errors(404, 503), media_type=TEXT)
