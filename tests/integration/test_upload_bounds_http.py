@@ -111,6 +111,7 @@ def test_a_third_upload_of_one_system_in_flight_is_429_and_spends_no_slot(
         wait_until(lambda: rows_by_state(settings) == {"uploading": 2})  # both admitted, streaming
         refused = httpx.post(url + URL, content=pgp(100), auth=tenant.auth, timeout=10)
         assert refused.status_code == 429
+        assert refused.json()["message"] == "too many uploads in flight"  # not the rate limit's
         assert refused.headers["Retry-After"] == "30"
         assert refused.json()["data"] == {"retry_after_seconds": 30}
         for sock, body in zip(inflight, bodies, strict=True):

@@ -1,9 +1,10 @@
 """How an upload ends early at the HTTP edge: the client hung up or went silent, or the server is shutting
-down. Each is the domain's `UploadAborted`, so the use case discards what it wrote whichever it was."""
+down. Each is the domain's `UploadAborted`, so the use case discards what it wrote whichever it was; or it is
+refused before its body is read because its system has too many uploads in flight."""
 
 from __future__ import annotations
 
-from domain.errors import UploadAborted
+from domain.errors import RateLimited, UploadAborted
 
 
 class ClientGone(UploadAborted):
@@ -23,3 +24,8 @@ class ShuttingDown(UploadAborted):
 
     dependency = "server"
     """What the 503's `data.dependency` names."""
+
+
+class TooManyInFlight(RateLimited):
+    """The system has `BACKUP_MAX_UPLOADS_PER_SYSTEM` uploads in flight already: `429` with `Retry-After`,
+    message `too many uploads in flight` (SPEC: not the rate limit's), and no rate-limit slot spent."""

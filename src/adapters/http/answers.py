@@ -7,7 +7,7 @@ import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
 
-from adapters.http.aborted import BodyIdle, ClientGone, ShuttingDown
+from adapters.http.aborted import BodyIdle, ClientGone, ShuttingDown, TooManyInFlight
 from domain.errors import (
     ChecksumMismatch,
     Conflict,
@@ -63,6 +63,7 @@ ANSWERS: dict[type[DomainError], Answer] = {
     KeyReused: Answer(422, "idempotency key reused", _O.INVALID),
     Protected: Answer(409, "protected", _O.INVALID),
     InvalidInput: Answer(400, "validation failed", _O.INVALID),
+    TooManyInFlight: Answer(429, "too many uploads in flight", _O.RATE_LIMITED),
     RateLimited: Answer(429, "rate limit exceeded", _O.RATE_LIMITED),
     RangeNotSatisfiable: Answer(416, "range not satisfiable", _O.INVALID),
     StoreFull: Answer(503, "no space left in the object store", _O.UNAVAILABLE),

@@ -7,9 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from adapters.http.aborted import BodyIdle
+from adapters.http.aborted import BodyIdle, TooManyInFlight
 from adapters.http.answers import RETRY_AFTER
-from domain.errors import RateLimited
 
 
 class UploadGate:
@@ -25,7 +24,7 @@ class UploadGate:
     def admit(self, system_key: str) -> Iterator[None]:
         count = self._inflight.get(system_key, 0)
         if count >= self.per_system:
-            raise RateLimited(RETRY_AFTER)
+            raise TooManyInFlight(RETRY_AFTER)
         self._inflight[system_key] = count + 1
         try:
             yield
