@@ -11,7 +11,8 @@ log's verifier key. A receipt is a C2SP signed note by the log's key whose text 
     uploaded_at <RFC 3339 UTC>
 
 The `Backup-Receipt` header carries it base64-encoded. A proof (`GET .../{id}/proof`) later shows that
-the `backup.stored` entry at `leaf_index` is in a signed checkpoint (RFC 9162 inclusion path).
+the backup's `backup.stored` entry is in a signed checkpoint (RFC 9162 inclusion path): the entry at
+`leaf_index`, or for a retry's receipt (`backup.duplicate`, `backup.replayed`) the stored entry before it.
 """
 
 from __future__ import annotations
@@ -121,13 +122,16 @@ def check_proof(receipt: Receipt, proof: Proof, verifier: NoteVerifier) -> None:
         entry = json.loads(proof.leaf)
     except ValueError:
         raise NoteError("proof: the leaf is not an entry") from None
-    wanted = {"seq": receipt.leaf_index, "type": "backup.stored", "backup_id": receipt.backup_id}
-    wanted |= {"system_key": receipt.system_key}
+    # A retry's receipt (200 duplicate, replay) names its own later entry; the proof (by backup id) is of
+    # the backup.stored entry that came first. Either way the leaf must be that backup's stored entry.
+    wanted = {"type": "backup.stored", "backup_id": receipt.backup_id, "system_key": receipt.system_key}
     if not isinstance(entry, dict) or any(entry.get(k) != v for k, v in wanted.items()):
+        raise NoteError("proof: the leaf is not this receipt's backup.stored entry")
+    if entry.get("seq") != proof.leaf_index or proof.leaf_index > receipt.leaf_index:
         raise NoteError("proof: the leaf is not this receipt's backup.stored entry")
     if entry.get("detail") != {"sha256": receipt.sha256, "size": receipt.size}:
         raise NoteError("proof: the entry's sha256 or size differs from the receipt's")
-    if proof.leaf_index != receipt.leaf_index or root_from_path(proof) != body.root:
+    if root_from_path(proof) != body.root:
         raise NoteError("proof: the inclusion path does not lead to the checkpoint's root")
 
 

@@ -97,6 +97,34 @@ async def test_receipt_verify_checks_a_receipt_and_its_proof_offline(
     assert main(["receipt", "verify", str(receipt), "--public-key", vkey]) == 0
 
 
+async def test_a_retrys_receipt_verifies_with_the_proof_of_its_backup(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 200 duplicate's and a replay's receipt name their own later entry; the backup's proof (of its
+    backup.stored entry) still checks them, as an auditor holding only that answer would try."""
+    async with world.async_client() as http:
+        org = (await http.post("/api/admin/orgs", json={"name": "acme"}, headers=BEARER)).json()["data"]
+        made = await http.post(f"/api/admin/orgs/{org['id']}/systems", json={"system_key": "fw"}, headers=BEARER)
+        auth = basic("fw", made.json()["data"]["system_secret"])
+        keyed = {**auth, "Idempotency-Key": '"k-1"'}
+        body = pgp(400)
+        first = await http.post(UPLOAD, content=body, headers=keyed)
+        replayed = await http.post(UPLOAD, content=body, headers=keyed)
+        duplicate = await http.post(UPLOAD, content=body, headers=auth)
+        await world.services.log.checkpointer()
+        proof = await http.get(f"{UPLOAD}/{first.json()['data']['id']}/proof", headers=auth)
+        vkey = (await http.get("/api/log/public-key")).text.strip()
+    assert (first.status_code, replayed.status_code, duplicate.status_code) == (201, 201, 200)
+    assert replayed.headers["idempotent-replayed"] == "true"
+    proof_file = tmp_path / "proof.json"
+    proof_file.write_text(proof.text)
+    for answer in (first, replayed, duplicate):
+        receipt = tmp_path / "receipt"
+        receipt.write_text(answer.headers["backup-receipt"])
+        assert main(["receipt", "verify", str(receipt), "--public-key", vkey, "--proof", str(proof_file)]) == 0
+        assert json.loads(capsys.readouterr().out)["proof"]["leaf_index"] == proof.json()["data"]["leaf_index"]
+
+
 @pytest.mark.parametrize(
     ("damage", "named"),
     [
