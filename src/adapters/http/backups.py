@@ -55,7 +55,7 @@ def _utf8(header: str | None) -> str | None:
     operation_class=UploadOperation,
     responses={
         200: answer(BackupOut, "The same body is stored already: that backup (nothing stored twice)"),
-        **errors(400, 401, 408, 409, 413, 422, 429, 503),
+        **errors(400, 401, 408, 409, 413, 422, 429, 501, 503),
     },
 )
 async def upload_backup(

@@ -58,6 +58,7 @@ _ERRORS: dict[int, tuple[Any, str]] = {
     422: (ValidationData, "The `Idempotency-Key` was used for another body"),
     429: (RetryAfter, "Rate limit or uploads in flight; retry after `Retry-After` seconds"),
     500: (None, "The stored bytes do not match their checksum"),
+    501: (None, "A transfer coding other than `chunked` (e.g. `gzip, chunked`); nothing was stored"),
     503: (UnavailableData, "The database or the object store failed, or the server is shutting down"),
 }
 _HEADERS: dict[str, dict[str, OpenAPIHeader]] = {
