@@ -24,7 +24,7 @@ from adapters.http.metrics import Metrics
 from adapters.runtime.clock import SystemClock, Uuid7Factory
 from app import backends
 from app.alerting import Alerting, alerting
-from app.eventlog import CHECKPOINT_EVERY, SCRUB_EVERY, LogSigning, ScrubWorker, log_signing, scrubber
+from app.eventlog import CHECKPOINT_EVERY, LogSigning, ScrubWorker, log_signing, scrub_every, scrubber
 from app.settings import Settings
 from app.workers import Leases, SoleReplica, Worker
 from domain.attempts import FAILURES_PER_MINUTE, FailedAttempts
@@ -316,7 +316,7 @@ def _workers(
         ("checkpointer", given.checkpoint_every or CHECKPOINT_EVERY, signing.checkpointer),
         ("schedule-evaluator", settings.check_every, alerts.evaluator),
         ("notifier", given.notify_every or NOTIFY_EVERY, alerts.notifier),
-        ("scrubber", SCRUB_EVERY, scrub),
+        ("scrubber", scrub_every(settings.verify_every), scrub),
     ]
     return tuple(Worker(name, every, run) for name, every, run in candidates if run is not None)
 

@@ -139,6 +139,14 @@ SCRUB_EVERY = timedelta(minutes=1)
 """How often the serve process offers a scrubbing pass (each pass reads for at most its time budget)."""
 
 
+def scrub_every(verify_every: timedelta) -> timedelta:
+    """The scrubber's interval: SCRUB_EVERY, or BACKUP_VERIFY_EVERY when that is shorter (at least 1 s), so
+    that every object is re-read once per period even with a period under a minute."""
+    if not verify_every:
+        return SCRUB_EVERY
+    return max(timedelta(seconds=1), min(SCRUB_EVERY, verify_every))
+
+
 def scrubber(
     settings: Settings, ledger: VerificationLedger | None, objects: ObjectStore, clock: Clock, metrics: Metrics
 ) -> Scrubber | None:

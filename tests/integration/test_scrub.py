@@ -1,12 +1,17 @@
 """Scrubbing against every real adapter: on local files and S3 (SeaweedFS) a corrupted and a deleted object
 are found at the rate asked for (measured in wall time); on SQLite and PostgreSQL the verification ledger
-orders, records and counts as in memory and logs `backup.verified` in the same transaction."""
+orders, records and counts as in memory and logs `backup.verified` in the same transaction; a real server keeps
+a verify period shorter than its minute-long pass interval."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from datetime import timedelta
+from pathlib import Path
+
+import httpx
 
 from adapters.memory.clock import FrozenClock
 from adapters.memory.maintenance import InMemoryMaintenanceCatalog
@@ -17,6 +22,7 @@ from domain.model import Backup, BackupState, Limits
 from domain.ports import BackupCatalog, EventLog, ObjectStore, SystemDirectory
 from domain.scrub import Scrubber
 from tests.integration.contracts.builders import intent, new_org, new_system, now
+from tests.integration.live import live_server, provision, settings_for
 from tests.unit.fakes import chunks, pgp
 
 LIMITS_SIZE = 100_000
@@ -82,3 +88,24 @@ async def test_the_verification_ledger_orders_records_and_logs(
     assert (row.verify_state, row.state) == ("mismatch", BackupState.STORED)
     logged = [e for e in await events.events_after(-1, 100) if e.type is EventType.BACKUP_VERIFIED]
     assert [(e.backup_id, e.detail["result"]) for e in logged] == [(stored[0].id, "mismatch"), (stored[1].id, "ok")]
+
+
+def test_a_verify_period_under_a_minute_is_kept_by_a_real_server(tmp_path: Path) -> None:
+    """BACKUP_VERIFY_EVERY=2s: the scrubber passes that often (not once a minute), so an object corrupted
+    after its upload shows in /metrics within seconds, and the backup is kept."""
+    settings = settings_for(tmp_path, verify_every="2s", rate_limit_per_minute="0", rate_limit_per_hour="0")
+    (tenant,) = provision(settings)
+    with live_server(settings) as server:
+        answer = httpx.post(server + "/api/systems/backups", content=pgp(600), auth=tenant.auth, timeout=10)
+        assert answer.status_code == 201, answer.text
+        (path,) = (p for p in (tmp_path / "objects").rglob("*") if p.is_file())
+        path.write_bytes(b"\x85" + b"y" * 599)
+        deadline, text = time.monotonic() + 20, ""
+        while time.monotonic() < deadline and "backup_collect_verify_failures_total 0.0" in (
+            text := httpx.get(server + "/metrics", timeout=10).text
+        ):
+            time.sleep(0.2)
+        listing = httpx.get(server + "/api/systems/backups", auth=tenant.auth, timeout=10).json()["data"]
+    assert re.search(r"^backup_collect_verify_failures_total [1-9]", text, re.MULTILINE), text
+    assert re.search(r"^backup_collect_unverified_backups 0\.0$", text, re.MULTILINE), text
+    assert [b["id"] for b in listing["backups"]] == [answer.json()["data"]["id"]]
