@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
-from domain.errors import NotFound
+from domain.errors import InvalidInput, NotFound
 from domain.events import Via
 from domain.ingest import prune
 from domain.model import Backup, Limits, RetentionPolicy, SystemIdentity
@@ -101,10 +101,11 @@ class RetentionAdmin:
 
         Raises:
             InvalidInput: `backup_id` is not a backup id.
+            InvalidInput: key `note`, a note past MAX_NOTE characters or with a control character.
             NotFound: An unknown system or backup.
             Protected: The system has BACKUP_MAX_PROTECTED_PER_SYSTEM protected backups already.
         """
-        return await self._protection(system_key, backup_id, note, via, protected=True)
+        return await self._protection(system_key, backup_id, check_note(note), via, protected=True)
 
     async def unprotect(self, system_key: str, backup_id: str, via: Via | None = None) -> Backup:
         """Let retention and deletes take the backup again (at the next commit, or `retention apply`)."""
@@ -132,3 +133,17 @@ class RetentionAdmin:
         if record is None:
             raise NotFound(f"system {system_key} not found")
         return record.identity
+
+
+MAX_NOTE = 500
+
+
+def check_note(note: str | None) -> str | None:
+    """A protection's note: at most MAX_NOTE printable characters (a NUL would not even reach PostgreSQL)."""
+    if note is None:
+        return None
+    if len(note) > MAX_NOTE:
+        raise InvalidInput("note", f"at most {MAX_NOTE} characters", note[:100])
+    if not note.isprintable():
+        raise InvalidInput("note", "only printable characters", note.encode("unicode_escape").decode()[:100])
+    return note

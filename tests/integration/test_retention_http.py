@@ -187,6 +187,17 @@ def test_protected_backups_refuse_every_delete_and_outlive_retention(site: Site)
     assert destroyed["system_key"] == site.key
 
 
+def test_a_protection_note_with_a_control_character_or_too_long_is_400_key_note(site: Site) -> None:
+    """A NUL in a note was a 500 on PostgreSQL (its text refuses it); every bad note is 400 before any change."""
+    backup = data(site.upload(), 201)["id"]
+    for note in ("a\x00b", "line\nbreak", "x" * 501):
+        answer = site.admin.post(f"/systems/{site.key}/backups/{backup}/protect", json={"note": note})
+        refused(answer, 400, "note")
+    assert [b["protected"] for b in site.backups()] == [False]
+    held = data(site.admin.post(f"/systems/{site.key}/backups/{backup}/protect", json={"note": "é" * 500}))
+    assert held["protected_note"] == "é" * 500
+
+
 def test_an_upload_that_cannot_fit_beside_protected_bytes_is_413_size_cap(site: Site) -> None:
     big = data(site.upload(15000), 201)["id"]
     data(site.admin.post(f"/systems/{site.key}/backups/{big}/protect"))
