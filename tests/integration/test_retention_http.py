@@ -151,6 +151,10 @@ def test_bad_policies_are_400_key_retention_and_change_nothing(site: Site) -> No
     assert data(site.admin.get(f"/orgs/{site.org_id}"))["retention_override"] == TIERED
     assert site.admin.patch("/orgs/01900000-0000-7000-8000-000000000000", json={"retention": None}).status_code == 404
     assert site.admin.get("/systems/nope/retention").status_code == 404
+    # A NUL in a key was a 500 on PostgreSQL (its text refuses one): 400 on both.
+    refused(site.admin.get("/systems/fw%00x/retention"), 400, "request")
+    refused(site.admin.get("/log", params={"system": "fw\x00x"}), 400, "request")
+    refused(site.admin.post(f"/systems/fw%00x/backups/{'0' * 8}/protect"), 400, "request")
     cleared = data(site.admin.patch(f"/orgs/{site.org_id}", json={"retention": None}))
     assert cleared["retention_override"] is None
     assert cleared["retention"] == {"keep_last": 10, "keep_daily": 0, "keep_weekly": 0, "keep_monthly": 0}

@@ -5,6 +5,8 @@
 - `OPTIONS` answers an `Allow` that lists every method its path serves. Litestar writes that header from
   the first handler registered on a path, so a path served by two handlers (`GET` and `POST`
   `/api/systems/backups`) listed only one of them.
+- A NUL character in the path or the query (`%00`) is `400`: no name, key or id holds one, and PostgreSQL
+  refuses it in text (a lookup with one was a `500`).
 - Every answer under the console's path carries the console's security headers, error pages and unknown
   console routes included (Litestar's router-level headers skip answers built by exception handlers).
 """
@@ -49,7 +51,8 @@ class Edge:
             await _not_implemented(send)
             return
         extra = next((h for prefix, h in self._prefix_headers.items() if _under(scope["path"], prefix)), [])
-        if scope["method"] != "OPTIONS" and not extra:
+        nul = _has_nul(scope)
+        if scope["method"] != "OPTIONS" and not extra and not nul:
             await self._app(scope, receive, send)
             return
 
@@ -64,11 +67,34 @@ class Edge:
                 message["headers"] = headers
             await send(message)
 
+        if nul:
+            await _nul_refused(answer)
+            return
         await self._app(scope, receive, answer)
 
 
 def _under(path: str, prefix: str) -> bool:
     return path == prefix or path.startswith(prefix + "/")
+
+
+def _has_nul(scope: Scope) -> bool:
+    return "\x00" in scope["path"] or b"%00" in scope["query_string"] or b"\x00" in scope["query_string"]
+
+
+async def _nul_refused(send: Send) -> None:
+    error = {"key": "request", "message": "a NUL character in the path or query", "value": ""}
+    body = msgspec.json.encode(
+        {
+            "code": 400,
+            "message": "validation failed",
+            "data": {"errors": [error], "details": {}, "type": "validation_error"},
+        }
+    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": 400, "headers": headers}
+    await send(start)
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(end)
 
 
 async def _not_implemented(send: Send) -> None:
