@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from domain.durations import parse_duration
+from domain.entries import system_event
 from domain.errors import InvalidInput, NotFound
-from domain.events import EventType, Via, system_event
+from domain.events import EventType, Via
 from domain.health import Schedule, ScheduleOverride
 from domain.ports import Clock, SystemDirectory, SystemHealth
 

@@ -9,8 +9,9 @@ from datetime import datetime
 from adapters.memory.tables import Tables
 from domain import quota
 from domain.commit_alerts import commit_alerts
+from domain.entries import deleted, protection, pruned_by_policy
 from domain.errors import CatalogUnavailable, Conflict, KeyInFlight, NotFound, Protected
-from domain.events import Actor, Via, WallClock, commit_events, deleted, protection, pruned_by_policy
+from domain.events import Actor, Via, WallClock, commit_events
 from domain.ledger import (
     Committed,
     Outcome,

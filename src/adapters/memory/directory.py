@@ -7,8 +7,9 @@ from datetime import datetime
 
 from adapters.memory.tables import SystemEntry, Tables
 from domain.credentials import verify_secret
+from domain.entries import org_event, system_event
 from domain.errors import Conflict, NotFound
-from domain.events import EventType, WallClock, org_event, system_event
+from domain.events import EventType, WallClock
 from domain.model import BackupState, Organization, RetentionPolicy, SystemIdentity, SystemRecord
 from domain.ports import Clock, OrgUsage, Standing
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from adapters.memory.tables import Tables
-from domain import events
+from domain import entries
 from domain.maintenance import Quarantine
 from domain.model import Backup, BackupState
 
@@ -36,7 +36,7 @@ class InMemoryMaintenanceCatalog:
                 used[row.org_id] = used.get(row.org_id, 0) - row.size
                 if quarantined is not None:
                     q = quarantined
-                    self.tables.append_events([events.quarantined(row, q.at, q.reason, q.moved_to)])
+                    self.tables.append_events([entries.quarantined(row, q.at, q.reason, q.moved_to)])
 
     async def due_for_verification(
         self, verified_before: datetime, limit: int, system_id: str | None = None
@@ -56,7 +56,7 @@ class InMemoryMaintenanceCatalog:
         if row is None or row.state is not BackupState.STORED:
             return
         self.tables.backups[backup.id] = replace(row, verified_at=at, verify_state=result)
-        self.tables.append_events([events.verified(row, at, result)])
+        self.tables.append_events([entries.verified(row, at, result)])
 
     async def count_unverified(self, verified_before: datetime) -> int:
         return len(await self.due_for_verification(verified_before, len(self.tables.backups) + 1))

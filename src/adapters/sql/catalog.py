@@ -9,8 +9,9 @@ from adapters.sql import events
 from adapters.sql.engine import guarded
 from adapters.sql.models import BackupRow, OrganizationRow, SystemRow
 from adapters.sql.protection import SqlRetentionOps
+from domain.entries import deleted
 from domain.errors import NotFound, Protected
-from domain.events import Actor, Via, deleted
+from domain.events import Actor, Via
 from domain.ledger import check_unprotected
 from domain.model import Backup, BackupState
 from domain.ports import OrgUsage

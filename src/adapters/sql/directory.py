@@ -15,8 +15,9 @@ from adapters.sql._session import engine_of, session_factory
 from adapters.sql.engine import guarded
 from adapters.sql.models import BackupRow, OrganizationRow, SystemRow, backup_of, policy_of, policy_values
 from domain.credentials import verify_secret
+from domain.entries import org_event, system_event
 from domain.errors import Conflict, NotFound
-from domain.events import EventType, NewEvent, WallClock, org_event, system_event
+from domain.events import EventType, NewEvent, WallClock
 from domain.model import BackupState, Organization, RetentionPolicy, SystemIdentity, SystemRecord
 from domain.ports import Clock, OrgUsage, Standing
 

@@ -14,7 +14,7 @@ from adapters.sql import events as log
 from adapters.sql._session import session_factory
 from adapters.sql.engine import guarded
 from adapters.sql.models import BACKUPS, BackupRow, OrganizationRow
-from domain import events
+from domain import entries
 from domain.maintenance import Quarantine
 from domain.model import Backup, BackupState
 
@@ -49,7 +49,7 @@ class SqlMaintenanceCatalog:
             for row in rows:
                 if row.state == BackupState.STORED.value and quarantined is not None:
                     q = quarantined
-                    logged.append(events.quarantined(row.to_domain(), q.at, q.reason, q.moved_to))
+                    logged.append(entries.quarantined(row.to_domain(), q.at, q.reason, q.moved_to))
                 if row.state == BackupState.STORED.value:
                     # Lock the org's row like a commit does, so counters stay exact under concurrency.
                     org = await session.scalar(
@@ -82,7 +82,7 @@ class SqlMaintenanceCatalog:
                 .values(verified_at=at, verify_state=result)
             )
             if getattr(changed, "rowcount", 0) == 1:
-                await log.append(connection, [events.verified(backup, at, result)])
+                await log.append(connection, [entries.verified(backup, at, result)])
 
     async def count_unverified(self, verified_before: datetime) -> int:
         query = select(func.count()).where(

@@ -9,7 +9,8 @@ from adapters.sql import events
 from adapters.sql.commit import SqlCommitPath
 from adapters.sql.engine import guarded
 from adapters.sql.models import BackupRow, OrganizationRow, SystemRow
-from domain.events import Via, protection, pruned_by_policy
+from domain.entries import protection, pruned_by_policy
+from domain.events import Via
 from domain.ledger import Pruned, check_room, plan_apply
 from domain.model import Backup, BackupState, Limits
 
