@@ -54,7 +54,7 @@ def rate_limiter(settings: Settings, clock: Clock) -> RateLimiter:
     key through a worker thread on each hit, a cost that grows with the fleet (13 % of a busy process at
     300 systems, measured by `just load`)."""
     minute, hour = settings.rate_limit_per_minute, settings.rate_limit_per_hour
-    if settings.rate_limit_storage_url.removeprefix("async+").startswith("memory://"):
+    if _in_process(settings):
         from adapters.memory.ratelimit import InMemoryRateLimiter
 
         return InMemoryRateLimiter({60: minute, 3600: hour}, clock)
@@ -66,13 +66,18 @@ def rate_limiter(settings: Settings, clock: Clock) -> RateLimiter:
 def guard_limiter(settings: Settings, clock: Clock, windows: dict[int, int], namespace: str) -> RateLimiter:
     """A limiter of the operator guards, on the storage of the upload windows (Redis: shared by every
     replica) in a key namespace of its own."""
-    if settings.rate_limit_storage_url.removeprefix("async+").startswith("memory://"):
+    if _in_process(settings):
         from adapters.memory.ratelimit import InMemoryRateLimiter
 
         return InMemoryRateLimiter(windows, clock)
     from adapters.ratelimit.limits_adapter import LimitsRateLimiter
 
     return LimitsRateLimiter(settings.rate_limit_storage_url, clock=clock, windows=windows, namespace=namespace)
+
+
+def _in_process(settings: Settings) -> bool:
+    """A `memory://` rate-limit storage: the windows live in this process, in our own limiter."""
+    return settings.rate_limit_storage_url.removeprefix("async+").startswith("memory://")
 
 
 def failures_of(*limiters: RateLimiter) -> Callable[[], int]:
