@@ -34,11 +34,10 @@ from adapters.objectstore.file_store import FileObjectStore
 from adapters.objectstore.obstore_adapter import ObstoreObjectStore
 from adapters.objectstore.urls import store_from_url
 from adapters.ratelimit.limits_adapter import LimitsRateLimiter
-from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine, upgrade
+from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine
 from adapters.sql.events import SqlEventLog
 from adapters.sql.health import SqlSystemHealth
 from adapters.sql.maintenance import SqlMaintenanceCatalog
-from adapters.sql.models import Base
 from adapters.sql.webhooks import SqlWebhookStore
 from domain.maintenance import MaintenanceCatalog
 from domain.ports import BackupCatalog, EventLog, ObjectStore, RateLimiter, SystemDirectory, SystemHealth, WebhookStore
@@ -48,6 +47,7 @@ from tests.integration.services import (
     Limiters,
     RedisService,
     S3Service,
+    migrated_and_empty,
     postgres_service,
     redis_service,
     s3_service,
@@ -117,11 +117,7 @@ async def ledger(ledger_url: str | None) -> AsyncIterator[Ledger]:
         return
     engine = make_engine(ledger_url)
     try:
-        await upgrade(engine)
-        async with engine.begin() as conn:
-            # PostgreSQL's database is shared by the whole run: every test starts from empty tables.
-            for table in reversed(Base.metadata.sorted_tables):
-                await conn.execute(table.delete())
+        await migrated_and_empty(engine)
         yield Ledger(
             engine.dialect.name,
             SqlSystemDirectory(engine),

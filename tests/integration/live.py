@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 
 from app.asgi import create_app
@@ -37,6 +38,16 @@ def settings_for(data_dir: Path, **env: str) -> Settings:
     values = {"BACKUP_DATA_DIR": str(data_dir)}
     values.update({f"BACKUP_{name.upper()}": value for name, value in env.items()})
     return Settings.from_env(values)
+
+
+def operator_env(data_dir: Path, monkeypatch: pytest.MonkeyPatch, **env: str) -> Settings:
+    """An in-process command's environment: BACKUP_DATA_DIR alone of the BACKUP_* variables (none leaks in
+    from the shell), and the settings the command will read from it plus the `env` overrides."""
+    monkeypatch.setenv("BACKUP_DATA_DIR", str(data_dir))
+    for name in list(os.environ):
+        if name.startswith("BACKUP_") and name != "BACKUP_DATA_DIR":
+            monkeypatch.delenv(name)
+    return settings_for(data_dir, **env)
 
 
 def run(settings: Settings, coro_factory: Any) -> Any:

@@ -40,6 +40,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from adapters.memory.clock import FrozenClock
+from adapters.sql import upgrade
+from adapters.sql.models import Base
 from domain.maintenance import MaintenanceCatalog
 from domain.ports import BackupCatalog, EventLog, RateLimiter, SystemDirectory, SystemHealth
 from tests.integration.seaweedfs import seaweedfs
@@ -437,3 +439,12 @@ class _Pair:
                 last = self._running == 0
             if last:
                 self._proxy._forget(*self._sockets)
+
+
+async def migrated_and_empty(engine: AsyncEngine) -> None:
+    """The schema at the newest revision with every table empty: PostgreSQL's database is shared by the
+    whole run, so every test that uses it starts from empty tables."""
+    await upgrade(engine)
+    async with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(table.delete())

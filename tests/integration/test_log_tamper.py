@@ -15,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.clock import FrozenClock
 from adapters.runtime.logkey import Ed25519Signer
-from adapters.sql import SqlSystemDirectory, make_engine, upgrade
+from adapters.sql import SqlSystemDirectory, make_engine
 from adapters.sql.checkpoints import SqlCheckpointStore
 from adapters.sql.events import SqlEventLog
-from adapters.sql.models import Base
 from domain.checkpoints import Checkpointer, LogAudit
 from tests.independent import mth, open_signed_note, parse_checkpoint
 from tests.integration.contracts.builders import new_org, new_system, now
+from tests.integration.services import migrated_and_empty
 
 ENTRIES = 7  # org.created and six system.created
 
@@ -51,10 +51,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 async def log(url: str) -> AsyncIterator[Log]:
     engine = make_engine(url)
     try:
-        await upgrade(engine)
-        async with engine.begin() as connection:
-            for table in reversed(Base.metadata.sorted_tables):
-                await connection.execute(table.delete())
+        await migrated_and_empty(engine)
         directory = SqlSystemDirectory(engine)
         org_id = await new_org(directory)
         for i in range(ENTRIES - 1):

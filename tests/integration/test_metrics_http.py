@@ -7,59 +7,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.ratelimit.limits_adapter import LimitsRateLimiter
 from adapters.runtime.clock import SystemClock
 from app.composition import Overrides
 from tests.integration.live import client, live_server, provision, raw_request, settings_for, wait_until
 from tests.unit.fakes import pgp
+from tests.unit.http_answers import Samples, dependency_errors, one, outcomes, samples_of
 
 URL = "/api/systems/backups"
-OUTCOMES = {
-    "stored",
-    "duplicate",
-    "replayed",
-    "unauthorized",
-    "too_large",
-    "rate_limited",
-    "quota",
-    "invalid",
-    "unavailable",
-    "aborted",
-}
 
 
-def scrape(server: str, token: str | None = None) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def scrape(server: str, token: str | None = None) -> Samples:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    answer = httpx.get(server + "/metrics", headers=headers)
-    assert answer.status_code == 200, answer.text
-    assert answer.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(answer.text)
-        for sample in family.samples
-    }
-
-
-def outcomes(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> dict[str, float]:
-    return {
-        dict(labels)["outcome"]: value
-        for (name, labels), value in samples.items()
-        if name == "backup_collect_uploads_total"
-    }
-
-
-def dependency_errors(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> dict[str, float]:
-    return {
-        dict(labels)["dependency"]: value
-        for (name, labels), value in samples.items()
-        if name == "backup_collect_dependency_errors_total"
-    }
-
-
-def one(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str) -> float:
-    return samples[(name, ())]
+    return samples_of(httpx.get(server + "/metrics", headers=headers))
 
 
 def test_a_client_gone_mid_body_is_aborted(tmp_path: Path) -> None:

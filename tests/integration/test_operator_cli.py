@@ -19,7 +19,7 @@ from adapters.cli.parser import build_parser
 from adapters.cli.progress import Progress
 from app.cli import main
 from app.settings import Settings
-from tests.integration.live import Tenant, client, live_server, object_files, provision, settings_for
+from tests.integration.live import Tenant, client, live_server, object_files, operator_env, provision, settings_for
 from tests.unit.fakes import pgp
 
 CLI = [sys.executable, "-m", "app.cli"]
@@ -201,11 +201,7 @@ def test_a_download_whose_sha256_differs_leaves_no_file_and_exits_1(tmp_path: Pa
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("BACKUP_DATA_DIR", str(tmp_path / "data"))
-    for name in list(os.environ):
-        if name.startswith("BACKUP_") and name != "BACKUP_DATA_DIR":
-            monkeypatch.delenv(name)
-    return settings_for(tmp_path / "data")
+    return operator_env(tmp_path / "data", monkeypatch)
 
 
 def run_main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -9,7 +9,6 @@ import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from app.settings import Settings
@@ -24,6 +23,7 @@ from tests.integration.live import (
     settings_for,
 )
 from tests.unit.fakes import pgp
+from tests.unit.http_answers import store
 
 URL = "/api/systems/backups"
 NO_RATE_LIMIT = {"rate_limit_per_minute": "0", "rate_limit_per_hour": "0"}
@@ -44,14 +44,6 @@ def tenants(settings: Settings) -> list[Tenant]:
 def server(settings: Settings) -> Iterator[str]:
     with live_server(settings) as url:
         yield url
-
-
-def store(http: httpx.Client, body: bytes, name: str | None = "daily.tar.gz.gpg") -> str:
-    headers = {"X-Filename": name} if name is not None else {}
-    answer = http.post(URL, content=body, headers=headers)
-    assert answer.status_code == 201, answer.text
-    backup_id: str = answer.json()["data"]["id"]
-    return backup_id
 
 
 def test_a_restore_works_end_to_end_whole_and_by_ranges(server: str, tenants: list[Tenant]) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from app.cli import main
 from app.settings import Settings
-from tests.integration.live import Tenant, client, live_server, provision, settings_for
+from tests.integration.live import Tenant, client, live_server, operator_env, provision
 from tests.unit.fakes import pgp
 
 UPLOAD = "/api/systems/backups"
@@ -21,11 +21,7 @@ DEFAULT = {"keep_last": 10, "keep_daily": 0, "keep_weekly": 0, "keep_monthly": 0
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("BACKUP_DATA_DIR", str(tmp_path / "data"))
-    for name in list(os.environ):
-        if name.startswith("BACKUP_") and name != "BACKUP_DATA_DIR":
-            monkeypatch.delenv(name)
-    return settings_for(tmp_path / "data", rate_limit_per_minute="0", rate_limit_per_hour="0")
+    return operator_env(tmp_path / "data", monkeypatch, rate_limit_per_minute="0", rate_limit_per_hour="0")
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, list[str]]:

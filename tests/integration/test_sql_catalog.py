@@ -21,6 +21,7 @@ from adapters.sql.migrate import MIGRATIONS
 from adapters.sql.models import Base
 from domain.errors import CatalogUnavailable
 from domain.model import Limits
+from tests.integration.services import migrated_and_empty
 
 LIMITS = Limits(max_upload_size=1000, max_per_system=3, max_size_per_system=1000, max_size_per_org=0)
 
@@ -37,10 +38,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = make_engine(database_url)
-    await upgrade(engine)
-    async with engine.begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            await conn.execute(table.delete())
+    await migrated_and_empty(engine)
     yield engine
     await engine.dispose()
 

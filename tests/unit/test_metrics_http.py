@@ -9,7 +9,6 @@ from datetime import datetime
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.memory.catalog import InMemoryBackupCatalog
 from adapters.objectstore.obstore_adapter import ObstoreObjectStore
@@ -17,6 +16,7 @@ from domain.errors import CatalogUnavailable
 from domain.ledger import Committed
 from domain.model import Backup, Limits, NewSystem
 from tests.unit.fakes import World, pgp
+from tests.unit.http_answers import Samples, dependency_errors, one, outcomes, samples_of
 
 URL = "/api/systems/backups"
 OUTCOMES = {
@@ -31,40 +31,12 @@ OUTCOMES = {
     "unavailable",
     "aborted",
 }
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 Client = AsyncTestClient[Litestar]
 
 
 async def scrape(http: Client, token: str | None = None) -> Samples:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    answer = await http.get("/metrics", headers=headers)
-    assert answer.status_code == 200, answer.text
-    assert answer.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8"
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(answer.text)
-        for sample in family.samples
-    }
-
-
-def outcomes(samples: Samples) -> dict[str, float]:
-    return {
-        dict(labels)["outcome"]: value
-        for (name, labels), value in samples.items()
-        if name == "backup_collect_uploads_total"
-    }
-
-
-def dependency_errors(samples: Samples) -> dict[str, float]:
-    return {
-        dict(labels)["dependency"]: value
-        for (name, labels), value in samples.items()
-        if name == "backup_collect_dependency_errors_total"
-    }
-
-
-def one(samples: Samples, name: str) -> float:
-    return samples[(name, ())]
+    return samples_of(await http.get("/metrics", headers=headers))
 
 
 async def post(http: Client, system: NewSystem, body: bytes, **headers: str) -> int:

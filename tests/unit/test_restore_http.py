@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 
 from domain.model import NewSystem
 from tests.unit.fakes import World, pgp
+from tests.unit.http_answers import store
 
 URL = "/api/systems/backups"
 MISSING_ID = "01900000-0000-7000-8000-000000000000.tar.gz"
@@ -46,14 +47,6 @@ def site_of(world: World) -> Iterator[Site]:
 @pytest.fixture
 def site() -> Iterator[Site]:
     yield from site_of(World(windows={}))
-
-
-def store(http: httpx.Client, body: bytes, name: str | None = "daily.tar.gz.gpg") -> str:
-    headers = {"X-Filename": name} if name is not None else {}
-    answer = http.post(URL, content=body, headers=headers)
-    assert answer.status_code == 201, answer.text
-    backup_id: str = answer.json()["data"]["id"]
-    return backup_id
 
 
 def test_an_unsatisfiable_range_is_416_with_the_size(site: Site) -> None:
