@@ -30,20 +30,9 @@ class SystemSummary:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SystemDetail:
+class SystemDetail(SystemSummary):
     """`system show`: a `system list` row plus the system's caps."""
 
-    system_key: str
-    org_id: str
-    suspended: bool
-    backups: int
-    total_size: int
-    last_backup_at: datetime | None
-    state: SystemState
-    expected_every: int
-    grace: int
-    last_attempt_at: datetime | None
-    last_error: LastError | None
     max_count: int
     max_total_size: int
 
