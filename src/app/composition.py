@@ -155,6 +155,8 @@ class Container:
     leases: Leases = field(default_factory=SoleReplica)
     """What holds each worker's lease: the shared ledger, so one replica at a time does the work."""
     engine: AsyncEngine | None = None
+    read_engine: AsyncEngine | None = None
+    """Authentication's reads (on SQLite, connections beside the writer's); disposed with the engine."""
 
     @cached_property
     def gate(self) -> UploadGate:
@@ -202,6 +204,8 @@ class Container:
         close_sender = getattr(self.alerting.sender, "aclose", None)
         if close_sender is not None:
             await close_sender()
+        if self.read_engine is not None and self.read_engine is not self.engine:
+            await self.read_engine.dispose()
         if self.engine is not None:
             await self.engine.dispose()
         for limiter in (self.limiter, self.attempts.limiter, self.signed_out):
@@ -214,12 +218,15 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
     """Raises ValueError with a one-line reason when a URL cannot be served."""
     given = overrides or Overrides()
     engine = given.engine
+    read_engine = None
     clock = given.clock or SystemClock()
     if given.directory is None or given.catalog is None:
-        from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine
+        from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine, make_read_engine
 
         engine = engine or make_engine(settings.database_url)
-        directory = given.directory or SqlSystemDirectory(engine, clock)
+        if given.directory is None:
+            read_engine = make_read_engine(engine)
+        directory = given.directory or SqlSystemDirectory(engine, clock, reads=read_engine)
         catalog = given.catalog or SqlBackupCatalog(engine, clock)
     else:
         directory, catalog = given.directory, given.catalog
@@ -266,6 +273,7 @@ def build(settings: Settings, overrides: Overrides | None = None) -> Container:
         ids=ids,
         maintenance=maintenance,
         engine=engine,
+        read_engine=read_engine,
         events=events,
         ingest=IngestBackup(
             catalog=catalog,

@@ -34,7 +34,7 @@ from adapters.objectstore.file_store import FileObjectStore
 from adapters.objectstore.obstore_adapter import ObstoreObjectStore
 from adapters.objectstore.urls import store_from_url
 from adapters.ratelimit.limits_adapter import LimitsRateLimiter
-from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine
+from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine, make_read_engine
 from adapters.sql.events import SqlEventLog
 from adapters.sql.health import SqlSystemHealth
 from adapters.sql.maintenance import SqlMaintenanceCatalog
@@ -116,11 +116,12 @@ async def ledger(ledger_url: str | None) -> AsyncIterator[Ledger]:
         )
         return
     engine = make_engine(ledger_url)
+    reads = make_read_engine(engine)  # as the composition root wires it: on SQLite, readers of their own
     try:
         await migrated_and_empty(engine)
         yield Ledger(
             engine.dialect.name,
-            SqlSystemDirectory(engine),
+            SqlSystemDirectory(engine, reads=reads),
             SqlBackupCatalog(engine),
             SqlMaintenanceCatalog(engine),
             SqlSystemHealth(engine),
@@ -128,6 +129,8 @@ async def ledger(ledger_url: str | None) -> AsyncIterator[Ledger]:
             events=SqlEventLog(engine),
         )
     finally:
+        if reads is not engine:
+            await reads.dispose()
         await engine.dispose()
 
 

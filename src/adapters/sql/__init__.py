@@ -2,7 +2,15 @@
 
 from adapters.sql.catalog import SqlBackupCatalog
 from adapters.sql.directory import SqlSystemDirectory
-from adapters.sql.engine import guarded, make_engine
+from adapters.sql.engine import guarded, make_engine, make_read_engine
 from adapters.sql.migrate import Migrated, upgrade
 
-__all__ = ["Migrated", "SqlBackupCatalog", "SqlSystemDirectory", "guarded", "make_engine", "upgrade"]
+__all__ = [
+    "Migrated",
+    "SqlBackupCatalog",
+    "SqlSystemDirectory",
+    "guarded",
+    "make_engine",
+    "make_read_engine",
+    "upgrade",
+]

@@ -28,15 +28,22 @@ class SqlSystemDirectory:
     Every method raises CatalogUnavailable when the database cannot be reached.
     """
 
-    def __init__(self, source: AsyncEngine | async_sessionmaker[AsyncSession], clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        source: AsyncEngine | async_sessionmaker[AsyncSession],
+        clock: Clock | None = None,
+        reads: AsyncEngine | None = None,
+    ) -> None:
         """Args:
         source: The engine to open sessions on, or a ready sessionmaker.
         clock: The time of the log entries the directory's changes write (default: the system's).
+        reads: The engine authentication reads on (`make_read_engine`: on SQLite, connections beside the
+            writer's); default: the source's engine.
         """
         self._sessions = session_factory(source)
         self._clock = clock or WallClock()
         # Authentication runs on every request: plain Core statements on a connection, no ORM session.
-        self._engine = engine_of(self._sessions)
+        self._engine = reads or engine_of(self._sessions)
 
     async def authenticate(self, system_key: str, secret: str) -> SystemIdentity | None:
         """The identity of an active system whose secret matches, else None.

@@ -24,6 +24,8 @@ PG_CONNECT_TIMEOUT_S = 10
 # as an unreachable database does (503). `?command_timeout=SECONDS` in the URL overrides it.
 PG_COMMAND_TIMEOUT_S = 10
 PG_POOL_SIZE = 20
+# SQLite readers beside the one writer (WAL): an upload's authentication never queues behind a commit.
+SQLITE_READERS = 4
 
 # Raised raw by asyncpg when SQLAlchemy has not wrapped them (e.g. during connection setup).
 _ASYNCPG_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
@@ -96,6 +98,37 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def make_read_engine(engine: AsyncEngine) -> AsyncEngine:
+    """An engine for the hot path's reads: on a SQLite database file, connections of their own that never
+    take the write lock (WAL lets them read beside the writer's transaction and its fsync); on any other
+    database, `engine` itself. The caller disposes what it got when it is not `engine`.
+
+    Args:
+        engine: The engine `make_engine` made.
+    """
+    url = engine.url
+    database = url.database or ""
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return engine
+    reads = create_async_engine(
+        url, pool_size=SQLITE_READERS, max_overflow=0, pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000
+    )
+
+    @event.listens_for(reads.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Autocommit: each SELECT is its own read transaction on the latest commit; no BEGIN IMMEDIATE,
+        # no write lock. query_only makes a write through this engine an error instead of a lock wait.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA query_only = ON")
+        finally:
+            cursor.close()
+
+    return reads
 
 
 def is_unavailable(error: BaseException) -> bool:
