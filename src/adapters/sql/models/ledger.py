@@ -1,71 +1,18 @@
-"""Declarative models of the catalog schema.
-
-The Alembic revisions in `migrations/versions` create the same schema by hand; keep both in step.
-"""
+"""The ledger's tables (organizations, systems, backups) and the conversions between their rows and the
+domain's values."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    DateTime,
-    Dialect,
-    ForeignKey,
-    Index,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    Text,
-    false,
-    text,
-)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Table, Text, false, text
+from sqlalchemy.orm import Mapped, mapped_column
 
+from adapters.sql.models.base import Base, UtcDateTime, utc_now
 from domain.model import Backup, BackupState, Organization, RetentionPolicy
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend.
-
-    SQLite has no timezone type and hands back naive values, so we store naive UTC there and attach
-    UTC on the way out; PostgreSQL's `timestamptz` round-trips aware values already.
-    """
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            # A naive datetime is ambiguous; refusing it keeps bugs from being stored silently.
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, _dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    """Declarative base of the catalog tables."""
-
-    # Named constraints, as the hand-written revisions name them, so later autogenerate diffs stay quiet.
-    metadata = MetaData(naming_convention={"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s"})
 
 
 class OrganizationRow(Base):
@@ -78,7 +25,7 @@ class OrganizationRow(Base):
     # None follows the default quota, 0 means no quota.
     quota_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     used_bytes: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     # Added by r0005: the org's own retention policy; all NULL follows the default.
     keep_last: Mapped[int | None] = mapped_column(Integer, nullable=True)
     keep_daily: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -106,7 +53,7 @@ class SystemRow(Base):
     org_id: Mapped[str] = mapped_column(Text, ForeignKey("organizations.id"), index=True)
     secret_hash: Mapped[str] = mapped_column(Text)
     suspended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     # Added by r0008: the system's own schedule (NULL follows its org's), and its newest refusal.
     expect_every_s: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     grace_s: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -133,7 +80,7 @@ class BackupRow(Base):
     mimetype: Mapped[str] = mapped_column(Text)
     uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
     state: Mapped[str] = mapped_column(String(16), index=True)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=_now)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     # Added by r0002; NULL for rows from before.
     uploader_ip: Mapped[str | None] = mapped_column(Text, nullable=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
@@ -209,61 +156,7 @@ class BackupRow(Base):
         )
 
 
-class EventRow(Base):
-    """One entry of the append-only event log (added by r0006). `at` and `detail` are kept in their
-    canonical text forms (`domain.events.format_at`, `encode_detail`), so what is hashed is what is stored."""
-
-    __tablename__ = "event_log"
-
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    at: Mapped[str] = mapped_column(Text)
-    type: Mapped[str] = mapped_column(Text)
-    org_id: Mapped[str | None] = mapped_column(Text, nullable=True)
-    system_key: Mapped[str | None] = mapped_column(Text, nullable=True)
-    backup_id: Mapped[str | None] = mapped_column(Text, nullable=True)
-    actor: Mapped[str] = mapped_column(Text)
-    detail: Mapped[str] = mapped_column(Text)
-
-    __table_args__ = (Index("ix_event_log_system_key_seq", "system_key", "seq"),)
-
-
-class EventHeadRow(Base):
-    """The log's one-row head on PostgreSQL: the next seq. Every appending transaction locks it as its
-    last statement, so seqs are gapless and given in commit order across replicas."""
-
-    __tablename__ = "event_log_head"
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    next_seq: Mapped[int] = mapped_column(BigInteger)
-
-
-class CheckpointRow(Base):
-    """A signed checkpoint of the event log (added by r0007): its tree head, the tree's right edge
-    (base64 hashes joined by `,`, largest subtree first) and the signed note."""
-
-    __tablename__ = "log_checkpoints"
-
-    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    root: Mapped[str] = mapped_column(Text)
-    frontier: Mapped[str] = mapped_column(Text)
-    note: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class LeafHashRow(Base):
-    """The leaf hash of entry `seq` as the checkpointer hashed it (added by r0007)."""
-
-    __tablename__ = "log_leaf_hashes"
-
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    hash: Mapped[bytes] = mapped_column(LargeBinary)
-
-
 BACKUPS = cast(Table, BackupRow.__table__)
-EVENTS = cast(Table, EventRow.__table__)
-EVENT_HEAD = cast(Table, EventHeadRow.__table__)
-CHECKPOINTS = cast(Table, CheckpointRow.__table__)
-LEAF_HASHES = cast(Table, LeafHashRow.__table__)
 ORGANIZATIONS = cast(Table, OrganizationRow.__table__)
 SYSTEMS = cast(Table, SystemRow.__table__)
 _BACKUP_FIELDS = tuple(field.name for field in dataclasses.fields(Backup))
@@ -304,65 +197,3 @@ def policy_values(policy: RetentionPolicy | None) -> dict[str, int | None]:
         "keep_weekly": policy.keep_weekly,
         "keep_monthly": policy.keep_monthly,
     }
-
-
-def utc(value: datetime | str | None) -> datetime | None:
-    """An aware UTC value from what an aggregate hands back: `max()` over a column loses its type on
-    SQLite (a naive value or a string comes back)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class WebhookRow(Base):
-    """A webhook (added by r0009): `events` the alert types it takes, comma-separated."""
-
-    __tablename__ = "webhooks"
-
-    id: Mapped[str] = mapped_column(Text, primary_key=True)
-    url: Mapped[str] = mapped_column(Text)
-    org_id: Mapped[str | None] = mapped_column(Text, nullable=True)
-    events: Mapped[str] = mapped_column(Text)
-    format: Mapped[str] = mapped_column(String(16))
-    secret: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-
-
-class DeliveryRow(Base):
-    """One event on its way to one webhook (added by r0009)."""
-
-    __tablename__ = "webhook_deliveries"
-
-    webhook_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    state: Mapped[str] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(Integer)
-    next_try_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-
-    __table_args__ = (Index("ix_webhook_deliveries_state_next_try_at", "state", "next_try_at"),)
-
-
-class CursorRow(Base):
-    """A log reader's cursor (added by r0009): the last seq it has handled."""
-
-    __tablename__ = "log_cursors"
-
-    name: Mapped[str] = mapped_column(Text, primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger)
-
-
-class RefusalRow(Base):
-    """One refused upload of an authenticated system (added by r0011), for the report's window counts."""
-
-    __tablename__ = "refusals"
-
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
-    system_id: Mapped[str] = mapped_column(Text, index=True)
-    status: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
