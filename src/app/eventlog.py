@@ -3,6 +3,7 @@ the checkpoint store, the checkpointer (a worker, and `log checkpoint`) and the 
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
@@ -60,7 +61,9 @@ def _read_or_make(settings: Settings) -> Ed25519Signer:
 
     path = settings.log_key_path
     if settings.log_key_file is None and not path.exists():
-        write_signer(path, Ed25519Signer.generate(settings.log_origin))
+        # Another process on this data dir may make it first: then its key is the one.
+        with contextlib.suppress(FileExistsError):
+            write_signer(path, Ed25519Signer.generate(settings.log_origin))
     return load_signer(path)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,8 +118,17 @@ def load_signer(path: Path) -> Ed25519Signer:
 
 
 def write_signer(path: Path, signer: Ed25519Signer) -> None:
-    """Create `path` (readable by its owner only); an existing file is never overwritten."""
+    """Create `path` (readable by its owner only) whole or not at all; an existing file is never
+    overwritten (FileExistsError). The key is written to a temp file first and linked into place, so a
+    process racing to make the same key (replicas starting on one data dir) never reads a half-written one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-        file.write(signer.text() + "\n")
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(signer.text() + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        os.link(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
