@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
-import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from domain.durations import parse_duration
+from app.env_reader import EnvReader, SettingsError
 from domain.errors import InvalidInput
 from domain.health import Schedule
 from domain.model import Limits, RetentionPolicy
@@ -20,22 +18,10 @@ from domain.sizes import parse_size
 
 __all__ = ["Settings", "SettingsError", "parse_size"]
 
-_WHOLE = re.compile(r"[0-9]+")
-TOKEN_MIN_LENGTH = 32
-# Printable ASCII without the space: `!` (0x21) to `~` (0x7e).
-_TOKEN = re.compile(rf"[\x21-\x7e]{{{TOKEN_MIN_LENGTH},}}")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
 DATABASE_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 STORAGE_SCHEMES = ("file://", "memory://", "s3://")
 RATE_LIMIT_SCHEMES = ("memory://", "redis://", "rediss://")
 LOG_FORMATS = ("text", "json")
-
-
-class SettingsError(ValueError):
-    """One line naming the variable and what is wrong with its value."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,7 +106,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
-        read = _Reader(env)
+        read = EnvReader(env)
         data_dir = Path(read.text("BACKUP_DATA_DIR", "./var"))
         max_per_system = read.integer("BACKUP_MAX_PER_SYSTEM", "10", minimum=1)
         return cls(
@@ -160,7 +146,7 @@ class Settings:
         return self.log_key_file or self.data_dir / "log.key"
 
 
-def _verify_every(read: _Reader) -> timedelta:
+def _verify_every(read: EnvReader) -> timedelta:
     if read.text("BACKUP_VERIFY_EVERY", "30d").strip() == "0":
         return timedelta(0)
     return read.duration("BACKUP_VERIFY_EVERY", "30d", allow_zero=True)
@@ -173,7 +159,7 @@ def _origin(origin: str) -> str:
     return origin
 
 
-def _retention(read: _Reader, max_per_system: int) -> RetentionPolicy | None:
+def _retention(read: EnvReader, max_per_system: int) -> RetentionPolicy | None:
     """The default policy from BACKUP_KEEP_*, None when none is set (the seed's rule: the newest
     BACKUP_MAX_PER_SYSTEM). A policy past BACKUP_MAX_PER_SYSTEM stops the process."""
     names = ("BACKUP_KEEP_LAST", "BACKUP_KEEP_DAILY", "BACKUP_KEEP_WEEKLY", "BACKUP_KEEP_MONTHLY")
@@ -191,7 +177,7 @@ def _retention(read: _Reader, max_per_system: int) -> RetentionPolicy | None:
         raise SettingsError(f"BACKUP_KEEP_*: {error.message}") from None
 
 
-def _ratio(read: _Reader) -> float:
+def _ratio(read: EnvReader) -> float:
     value = read.text("BACKUP_SIZE_ANOMALY_RATIO", "2")
     try:
         ratio = float(value)
@@ -202,14 +188,14 @@ def _ratio(read: _Reader) -> float:
     return ratio
 
 
-def _public_url(read: _Reader) -> str | None:
+def _public_url(read: EnvReader) -> str | None:
     value = read.text("BACKUP_PUBLIC_URL", "")
     if value and not value.startswith(("http://", "https://")):
         raise SettingsError(f"BACKUP_PUBLIC_URL: {value!r} must start with http:// or https://")
     return value.rstrip("/") or None
 
 
-def _schedule(read: _Reader) -> dict[str, Any]:
+def _schedule(read: EnvReader) -> dict[str, Any]:
     """BACKUP_EXPECT_EVERY / BACKUP_GRACE; the deprecated BACKUP_STALE_AFTER = every with grace 0 unless
     those are set themselves."""
     fields: dict[str, Any] = {"check_every": read.duration("BACKUP_CHECK_EVERY", "1m")}
@@ -236,85 +222,3 @@ def _embedded_database(data_dir: Path) -> str:
 
 def _embedded_storage(data_dir: Path) -> str:
     return f"file://{data_dir / 'objects'}"
-
-
-@dataclass(frozen=True, slots=True)
-class _Reader:
-    env: Mapping[str, str]
-
-    def text(self, name: str, default: str) -> str:
-        value = self.env.get(name, "").strip()
-        return value or default
-
-    def url(self, name: str, default: str, schemes: tuple[str, ...]) -> str:
-        value = self.text(name, default)
-        if not value.startswith(schemes):
-            raise SettingsError(f"{name}: {value!r} must start with one of {', '.join(schemes)}")
-        return value
-
-    def size(self, name: str, default: str, minimum: int) -> int:
-        value = self.text(name, default)
-        try:
-            size = parse_size(value)
-        except ValueError as exc:
-            raise SettingsError(f"{name}: {exc}") from None
-        return self._at_least(name, value, size, minimum)
-
-    def integer(self, name: str, default: str, minimum: int) -> int:
-        value = self.text(name, default)
-        if not _WHOLE.fullmatch(value) or len(value) > 18:
-            raise SettingsError(f"{name}: {value!r} is not a whole number")
-        return self._at_least(name, value, int(value), minimum)
-
-    def duration(self, name: str, default: str, *, allow_zero: bool = False) -> timedelta:
-        value = self.text(name, default)
-        try:
-            duration = parse_duration(value)
-        except ValueError as exc:
-            raise SettingsError(f"{name}: {exc}") from None
-        if not duration and not allow_zero:
-            raise SettingsError(f"{name}: {value!r} must be longer than 0")
-        return duration
-
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self.text(name, default).lower()
-        if value not in choices:
-            raise SettingsError(f"{name}: {value!r} is not one of {', '.join(choices)}")
-        return value
-
-    def networks(self, name: str) -> tuple[str, ...]:
-        """Comma-separated IP addresses or CIDR networks, each normalised to a network (`a.b.c.d/32`)."""
-        found = []
-        for item in self.text(name, "").split(","):
-            if not item.strip():
-                continue
-            try:
-                found.append(str(ipaddress.ip_network(item.strip())))
-            except ValueError as exc:
-                raise SettingsError(f"{name}: {item.strip()!r} is not an IP address or CIDR network ({exc})") from None
-        return tuple(found)
-
-    def token(self, name: str) -> str | None:
-        """A bearer token: unset (or empty) is None; otherwise at least TOKEN_MIN_LENGTH printable ASCII
-        characters with no whitespace. The error never repeats the value: it is a secret."""
-        value = self.env.get(name, "")
-        if not value:
-            return None
-        if not _TOKEN.fullmatch(value):
-            raise SettingsError(
-                f"{name}: must be at least {TOKEN_MIN_LENGTH} printable ASCII characters with no whitespace "
-                f"(it has {len(value)}); generate one with `openssl rand -hex 32`"
-            )
-        return value
-
-    def boolean(self, name: str, default: str) -> bool:
-        value = self.text(name, default).lower()
-        if value not in _TRUE | _FALSE:
-            raise SettingsError(f"{name}: {value!r} is not true or false")
-        return value in _TRUE
-
-    @staticmethod
-    def _at_least(name: str, raw: str, value: int, minimum: int) -> int:
-        if value < minimum:
-            raise SettingsError(f"{name}: {raw!r} must be at least {minimum}")
-        return value
