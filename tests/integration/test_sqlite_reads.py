@@ -1,16 +1,26 @@
-"""SQLite: authentication reads on connections of their own, beside the one writer (WAL)."""
+"""SQLite: authentication reads on connections of their own, beside the one writer (WAL); the upload's
+write transactions in one hop each to the writer thread."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import aiosqlite
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, event, text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sql import SqlSystemDirectory, make_engine, make_read_engine, upgrade
+from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine, make_read_engine, upgrade
+from adapters.sql.writer import writer_of
 from domain.credentials import hash_secret
-from domain.model import Organization, SystemIdentity
+from domain.model import BackupState, Limits, Organization, SystemIdentity
+from tests.integration.contracts.builders import intent, new_org, new_system, now
+
+LIMITS = Limits(max_upload_size=1000, max_per_system=3, max_size_per_system=1000, max_size_per_org=0)
 
 
 async def test_an_upload_authenticates_while_another_holds_the_write_transaction(tmp_path: Path) -> None:
@@ -56,3 +66,46 @@ def test_other_databases_read_on_the_engine_itself(tmp_path: Path) -> None:
     postgres = make_engine("postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
     assert make_read_engine(memory) is memory
     assert make_read_engine(postgres) is postgres
+
+
+async def test_an_upload_s_write_transactions_are_one_hop_each_to_the_writer_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/backups.db")
+    try:
+        await upgrade(engine)
+        directory, catalog = SqlSystemDirectory(engine), SqlBackupCatalog(engine)
+        who = await new_system(directory, await new_org(directory), "fw-1")
+        threads: list[str] = []
+
+        @event.listens_for(engine.sync_engine, "before_cursor_execute")
+        @event.listens_for(writer_of_engine(engine), "before_cursor_execute")
+        def _seen(*_args: object) -> None:
+            threads.append(threading.current_thread().name)
+
+        hops: list[object] = []
+        real: Any = aiosqlite.Connection._execute
+
+        async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+            hops.append(fn)
+            return await real(self, fn, *args, **kwargs)
+
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        backup = intent(who, 10)
+        await catalog.begin_upload(backup)
+        committed = await catalog.commit_upload(replace(backup, sha256="ab" * 32), LIMITS, now())
+        await catalog.finish_deletion([backup.id])
+        monkeypatch.undo()
+        assert committed.backup.state is BackupState.STORED
+        assert hops == []  # nothing of the upload's writes went through aiosqlite's per-call hops
+        assert threads
+        assert {name.split("_")[0] for name in threads} == {"sqlite-writer"}
+    finally:
+        await engine.dispose()
+    assert not [t for t in threading.enumerate() if t.name.startswith("sqlite-writer")]  # closed with the engine
+
+
+def writer_of_engine(engine: AsyncEngine) -> Engine:
+    writer = writer_of(engine)
+    assert writer is not None
+    return writer.engine

@@ -6,18 +6,20 @@ Core statements where it counts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.sql import events
 from adapters.sql._session import engine_of, session_factory
 from adapters.sql.engine import guarded
 from adapters.sql.models import BACKUPS, ORGANIZATIONS, BackupRow, OrganizationRow, backup_of, backup_values, policy_of
+from adapters.sql.writer import writer_of
 from domain import quota
 from domain.commit_alerts import commit_alerts
 from domain.errors import CatalogUnavailable, Conflict, KeyInFlight
@@ -25,6 +27,8 @@ from domain.events import NewEvent, WallClock, commit_events
 from domain.ledger import Committed, Outcome, plan_commit, pruned, settle
 from domain.model import Backup, BackupState, Limits
 from domain.ports import Clock
+
+T = TypeVar("T")
 
 
 class SqlCommitPath:
@@ -53,8 +57,8 @@ class SqlCommitPath:
         """
         values = backup_values(replace(intent, state=BackupState.UPLOADING, committed_at=None))
         try:
-            async with guarded(), self._engine.begin() as connection:
-                await connection.execute(insert(BACKUPS), values)
+            async with guarded():
+                await self._transaction(_insert_intent, values)
         except IntegrityError as error:
             if intent.idempotency_key is not None and await self._key_in_flight(intent):
                 raise KeyInFlight(intent.idempotency_key) from error
@@ -89,57 +93,8 @@ class SqlCommitPath:
             TooLarge: The org quota refuses the upload even after retention; nothing changed.
             CatalogUnavailable: The database failed, or the intent row is gone (e.g. reaped).
         """
-        async with guarded(), self._engine.begin() as connection:
-            # Lock the org first: every commit of the org queues here, so what we read next is final.
-            # The read must be a statement of its own: under READ COMMITTED a statement that waited for
-            # the lock re-reads only the locked row, so backups joined to it would predate the commit
-            # that held the lock (a racing duplicate would go unseen; the retry contract catches it).
-            org = (await connection.execute(_LOCK_ORG, {"org": backup.org_id})).first()
-            rows = (await connection.execute(_INTENT_AND_STORED, {"id": backup.id, "system": backup.system_id})).all()
-            found = [backup_of(row._mapping) for row in rows]
-            intent = next((b for b in found if b.id == backup.id and b.state is BackupState.UPLOADING), None)
-            if org is None or intent is None:
-                raise CatalogUnavailable(f"no upload intent {backup.id} to commit")
-            incoming = replace(intent, size=backup.size, sha256=backup.sha256)
-            stored = [b for b in found if b.state is BackupState.STORED]
-            # KeyReused and TooLarge leave the `begin()` block by exception, which rolls everything back.
-            settled = settle(incoming, stored, now)
-            if settled is not None:
-                await _settle_intent(connection, incoming, BackupState.DELETING, None)
-                outcome, existing = settled
-                answer = Committed(existing, outcome, [], dropped=replace(incoming, state=BackupState.DELETING))
-                return replace(answer, seq=await events.append(connection, commit_events(answer, now)))
-            plan = plan_commit(
-                stored=stored,
-                incoming_id=backup.id,
-                incoming_size=backup.size,
-                incoming_at=incoming.uploaded_at,
-                used_bytes=org.used_bytes,
-                quota_override=org.quota_bytes,
-                limits=limits,
-                policy=policy_of(org.keep_last, org.keep_daily, org.keep_weekly, org.keep_monthly),
-            )
-            await _settle_intent(
-                connection, incoming, BackupState.DELETING if plan.superseded else BackupState.STORED, now
-            )
-            if plan.victims:
-                await connection.execute(
-                    update(BACKUPS)
-                    .where(BACKUPS.c.id.in_([v.id for v in plan.victims]))
-                    .values(state=BackupState.DELETING.value)
-                )
-            await connection.execute(_SET_USED, {"org": backup.org_id, "used": plan.used_after})
-            done = replace(incoming, state=BackupState.STORED, committed_at=now)
-            committed = Committed(done, Outcome.STORED, pruned(plan, done), rules=plan.rules)
-            alerts = (
-                []
-                if plan.superseded
-                else _alerts(done, stored, org.used_bytes, plan.used_after, org.quota_bytes, limits, now)
-            )
-            # Last: the log's head is locked from here to COMMIT only (see adapters.sql.events).
-            logged = await events.append(connection, [*commit_events(committed, now), *alerts])
-            committed = replace(committed, seq=logged)
-        return committed
+        async with guarded():
+            return await self._transaction(_commit, backup, limits, now)
 
     async def keep_alive(self, backup_id: str, at: datetime) -> None:
         async with guarded(), self._sessions.begin() as session:
@@ -160,10 +115,17 @@ class SqlCommitPath:
         """Delete the rows among `backup_ids` that are *deleting*; their bytes were uncounted already."""
         if not backup_ids:
             return
-        async with guarded(), self._engine.begin() as connection:
-            await connection.execute(
-                delete(BACKUPS).where(BACKUPS.c.id.in_(list(backup_ids)), BACKUPS.c.state == BackupState.DELETING.value)
-            )
+        async with guarded():
+            await self._transaction(_delete_finished, list(backup_ids))
+
+    async def _transaction(self, work: Callable[..., T], *args: Any) -> T:
+        """`work(connection, *args)` in one write transaction: on a SQLite file, one hop to the writer
+        thread (`adapters.sql.writer`); elsewhere through `run_sync` on a pooled connection."""
+        writer = writer_of(self._engine)
+        if writer is not None:
+            return await writer.transaction(work, *args)
+        async with self._engine.begin() as connection:
+            return await connection.run_sync(work, *args)
 
 
 # The commit path in Core statements: no ORM objects on the hot path.
@@ -192,12 +154,70 @@ _INTENT_AND_STORED = (
 _SET_USED = update(ORGANIZATIONS).where(ORGANIZATIONS.c.id == bindparam("org")).values(used_bytes=bindparam("used"))
 
 
-async def _settle_intent(
-    connection: AsyncConnection, incoming: Backup, state: BackupState, now: datetime | None
-) -> None:
+def _commit(connection: Connection, backup: Backup, limits: Limits, now: datetime) -> Committed:
+    """`SqlCommitPath.commit_upload`'s transaction, as synchronous statements: in the SQLite writer's
+    thread, or through `AsyncConnection.run_sync` (each statement still awaited) on PostgreSQL."""
+    # Lock the org first: every commit of the org queues here, so what we read next is final.
+    # The read must be a statement of its own: under READ COMMITTED a statement that waited for
+    # the lock re-reads only the locked row, so backups joined to it would predate the commit
+    # that held the lock (a racing duplicate would go unseen; the retry contract catches it).
+    org = (connection.execute(_LOCK_ORG, {"org": backup.org_id})).first()
+    rows = (connection.execute(_INTENT_AND_STORED, {"id": backup.id, "system": backup.system_id})).all()
+    found = [backup_of(row._mapping) for row in rows]
+    intent = next((b for b in found if b.id == backup.id and b.state is BackupState.UPLOADING), None)
+    if org is None or intent is None:
+        raise CatalogUnavailable(f"no upload intent {backup.id} to commit")
+    incoming = replace(intent, size=backup.size, sha256=backup.sha256)
+    stored = [b for b in found if b.state is BackupState.STORED]
+    # KeyReused and TooLarge leave the `begin()` block by exception, which rolls everything back.
+    settled = settle(incoming, stored, now)
+    if settled is not None:
+        _settle_intent(connection, incoming, BackupState.DELETING, None)
+        outcome, existing = settled
+        answer = Committed(existing, outcome, [], dropped=replace(incoming, state=BackupState.DELETING))
+        return replace(answer, seq=events.append_now(connection, commit_events(answer, now)))
+    plan = plan_commit(
+        stored=stored,
+        incoming_id=backup.id,
+        incoming_size=backup.size,
+        incoming_at=incoming.uploaded_at,
+        used_bytes=org.used_bytes,
+        quota_override=org.quota_bytes,
+        limits=limits,
+        policy=policy_of(org.keep_last, org.keep_daily, org.keep_weekly, org.keep_monthly),
+    )
+    _settle_intent(connection, incoming, BackupState.DELETING if plan.superseded else BackupState.STORED, now)
+    if plan.victims:
+        connection.execute(
+            update(BACKUPS)
+            .where(BACKUPS.c.id.in_([v.id for v in plan.victims]))
+            .values(state=BackupState.DELETING.value)
+        )
+    connection.execute(_SET_USED, {"org": backup.org_id, "used": plan.used_after})
+    done = replace(incoming, state=BackupState.STORED, committed_at=now)
+    committed = Committed(done, Outcome.STORED, pruned(plan, done), rules=plan.rules)
+    alerts = (
+        [] if plan.superseded else _alerts(done, stored, org.used_bytes, plan.used_after, org.quota_bytes, limits, now)
+    )
+    # Last: the log's head is locked from here to COMMIT only (see adapters.sql.events).
+    logged = events.append_now(connection, [*commit_events(committed, now), *alerts])
+    return replace(committed, seq=logged)
+
+
+def _insert_intent(connection: Connection, values: dict[str, Any]) -> None:
+    connection.execute(insert(BACKUPS), values)
+
+
+def _delete_finished(connection: Connection, backup_ids: list[str]) -> None:
+    connection.execute(
+        delete(BACKUPS).where(BACKUPS.c.id.in_(backup_ids), BACKUPS.c.state == BackupState.DELETING.value)
+    )
+
+
+def _settle_intent(connection: Connection, incoming: Backup, state: BackupState, now: datetime | None) -> None:
     """Give the intent its final size, digest and state, or raise (rolling back) when a racing abort or
     the reaper took it meanwhile."""
-    result = await connection.execute(
+    result = connection.execute(
         update(BACKUPS)
         .where(BACKUPS.c.id == incoming.id, BACKUPS.c.state == BackupState.UPLOADING.value)
         .values(size=incoming.size, sha256=incoming.sha256, state=state.value, committed_at=now)

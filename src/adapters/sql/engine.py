@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg.exceptions
 from sqlalchemy import event, exc
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -75,7 +75,15 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     # more connections only queue in SQLite's sleeping busy handler; the pool queues them fairly instead.
     engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
 
-    @event.listens_for(engine.sync_engine, "connect")
+    tune_sqlite(engine.sync_engine)
+    return engine
+
+
+def tune_sqlite(engine: Engine) -> None:
+    """Every connection of `engine` waits for the write lock, keeps foreign keys, WAL and
+    `synchronous=FULL`, and every transaction begins IMMEDIATE."""
+
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Take BEGIN away from the sqlite3 driver, which would otherwise defer it to the first write.
         dbapi_connection.isolation_level = None
@@ -91,13 +99,11 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         finally:
             cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so read-then-write commits serialise instead of
         # failing with SQLITE_BUSY when two of them try to upgrade their read locks at once.
         conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
 
 
 def make_read_engine(engine: AsyncEngine) -> AsyncEngine:

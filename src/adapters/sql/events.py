@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from string import Template
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from adapters.sql._session import engine_of, session_factory
@@ -64,6 +64,19 @@ async def append(connection: AsyncConnection, events: Sequence[NewEvent]) -> int
     values = tuple(value for event in events for value in _row(event))
     statement = _statement(dialect.name, str(dialect.paramstyle), len(events))
     seqs = (await connection.exec_driver_sql(statement, values)).scalars().all()
+    if len(seqs) != len(events):
+        raise CatalogUnavailable(f"the event log took {len(seqs)} of {len(events)} entries")
+    return int(min(seqs))
+
+
+def append_now(connection: Connection, events: Sequence[NewEvent]) -> int | None:
+    """`append` on a synchronous connection (the SQLite writer's, or one `AsyncConnection.run_sync` gives)."""
+    if not events:
+        return None
+    dialect = connection.dialect
+    values = tuple(value for event in events for value in _row(event))
+    statement = _statement(dialect.name, str(dialect.paramstyle), len(events))
+    seqs = connection.exec_driver_sql(statement, values).scalars().all()
     if len(seqs) != len(events):
         raise CatalogUnavailable(f"the event log took {len(seqs)} of {len(events)} entries")
     return int(min(seqs))
