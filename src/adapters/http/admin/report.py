@@ -43,7 +43,7 @@ async def report(
     made = await reports(org or None, window(since))
     if format == "csv":
         headers = {"Content-Disposition": 'attachment; filename="backup-collect-report.csv"'}
-        download = Response(report_csv(made), media_type="text/csv; charset=utf-8", headers=headers)
+        download = Response(report_csv(made), media_type="text/csv", headers=headers)
         # Declared as the JSON answer so the document shows its real shape; the CSV is described above.
         return cast(Response[Envelope[Report]], download)
     return ok(made)

@@ -79,7 +79,7 @@ async def report_page(
 async def report_download(reports: Service[Reports], since: FromQuery[str | None] = None) -> Response[str]:
     made = await reports(None, _window(since))
     headers = {"Content-Disposition": 'attachment; filename="backup-collect-report.csv"', **NO_STORE}
-    return Response(report_csv(made), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(report_csv(made), media_type="text/csv", headers=headers)
 
 
 @post("/systems/{system_key:str}/schedule", status_code=303)
