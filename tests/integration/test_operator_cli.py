@@ -437,6 +437,11 @@ def test_webhook_commands_add_list_test_and_remove_and_bad_input_exits_1_naming_
         ["system.down", "system.recovered"],
         "ntfy",
     )
+    code, out, _ = run_main(capsys, "webhook", "add", "https://hooks.example.org/y", "--events", "system.down,test")
+    assert code == 0  # the human form shows the events as one cell (it was a traceback)
+    assert any(line.split() == ["events", "system.down,test"] for line in out.splitlines()), out
+    code, out, _ = run_main(capsys, "webhook", "remove", out.split()[1], "--json")
+    assert code == 0
     code, out, _ = run_main(capsys, "webhook", "list", "--json")
     assert json.loads(out) == [{k: v for k, v in added.items() if k != "secret"}]
     assert added["secret"] not in out

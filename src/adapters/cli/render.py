@@ -18,13 +18,18 @@ def human(result: Any) -> str:
     if isinstance(result, dict):
         width = max((len(key) for key in result), default=0)
         lines = [
-            f"{key}:\n" + _indent(table(value)) if isinstance(value, list) else f"{key:<{width}}  {cell(key, value)}"
+            f"{key}:\n" + _indent(table(value)) if _rows(value) else f"{key:<{width}}  {cell(key, value)}"
             for key, value in result.items()
         ]
         if "system_secret" in result:
             lines.append("The secret is shown only this once: hand it to the appliance now.")
         return "\n".join(lines)
     return str(result)
+
+
+def _rows(value: Any) -> bool:
+    """A list of records (a table under its key); a list of plain values (a webhook's events) is one cell."""
+    return isinstance(value, list) and all(isinstance(item, dict) for item in value)
 
 
 def table(rows: list[Any]) -> str:
