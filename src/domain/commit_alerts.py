@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from domain.events import Actor, EventType, NewEvent, backup_event
 from domain.model import Backup
@@ -35,6 +35,9 @@ def commit_alerts(
                 "median": int(median),
                 "ratio": f"{ratio:g}",
                 "previous": len(previous),
+                # SPEC's body names the system's state and last backup time: just stored, it is `up`.
+                "state": "up",
+                "last_backup_at": backup.uploaded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             }
             found.append(backup_event(EventType.BACKUP_SIZE_ANOMALY, backup, at, Actor.SERVICE, detail))
     threshold = quota * NEAR

@@ -246,6 +246,8 @@ def test_a_size_anomaly_and_an_org_near_its_quota_are_sent_once(served: tuple[st
     assert first["type"] == "backup.size_anomaly"
     assert (first["data"]["size"], first["data"]["median"], first["data"]["ratio"]) == (5000, 1000, "2")
     assert first["data"]["system_key"] == tenant.key
+    assert first["data"]["state"] == "up"  # SPEC's body: the system's state and last backup time
+    assert first["data"]["last_backup_at"].endswith("Z")
     second = json.loads(near.body)
     assert second["type"] == "org.quota_near"
     assert (second["data"]["used_bytes"], second["data"]["quota_bytes"], second["data"]["percent"]) == (
