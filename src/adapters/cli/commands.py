@@ -11,17 +11,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from adapters.cli.options import duration_option, schedule_option, size_option, tier_options
 from adapters.cli.progress import Progress
 from adapters.cli.services import CliError, CliServices, Printed, Reported, UsageError
 from adapters.shapes import preview_shape, report_csv
-from domain.durations import parse_duration
-from domain.errors import InvalidInput
 from domain.events import Via
-from domain.health import ScheduleOverride
-from domain.keeping import TIERS
 from domain.naming import download_name
 from domain.restore import verified
-from domain.sizes import parse_size
 
 
 async def org_create(services: CliServices, args: argparse.Namespace) -> Any:
@@ -52,19 +48,6 @@ async def org_set_retention(services: CliServices, args: argparse.Namespace) -> 
         raise UsageError("give --keep-last/--keep-daily/--keep-weekly/--keep-monthly, or `default`")
     current = (await services.orgs.show(args.org_id)).retention
     return await services.orgs.set_retention(args.org_id, replace(current, **changes))
-
-
-def tier_options(args: argparse.Namespace) -> dict[str, int]:
-    """The --keep-* options given, as whole numbers (anything else: InvalidInput, key retention, exit 1)."""
-    found = {}
-    for tier in TIERS:
-        text = getattr(args, tier)
-        if text is None:
-            continue
-        if not text.strip().isdigit():
-            raise InvalidInput("retention", f"--{tier.replace('_', '-')} must be a whole number ≥ 0", text)
-        found[tier] = int(text)
-    return found
 
 
 async def retention_preview(services: CliServices, args: argparse.Namespace) -> Any:
@@ -179,25 +162,6 @@ async def stale(services: CliServices, args: argparse.Namespace) -> Any:
     return await services.systems.stale(duration_option(args.older_than, "--older-than"))
 
 
-def duration_option(text: str | None, option: str) -> timedelta | None:
-    if text is None:
-        return None
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise UsageError(f"{option}: {exc}") from None
-
-
-def schedule_option(args: argparse.Namespace) -> ScheduleOverride:
-    """`default`, or `--every` and/or `--grace` (an omitted one follows the level above)."""
-    if (args.default is None) == (args.every is None and args.grace is None):
-        raise UsageError("give --every and/or --grace, or the word default (not both)")
-    every, grace = duration_option(args.every, "--every"), duration_option(args.grace, "--grace")
-    if every is not None and not every:
-        raise UsageError("--every: must be longer than 0")
-    return ScheduleOverride(every=every, grace=grace)
-
-
 async def system_set_schedule(services: CliServices, args: argparse.Namespace) -> Any:
     await services.schedules.set_system(args.key, schedule_option(args))
     return await services.systems.show(args.key)
@@ -205,13 +169,6 @@ async def system_set_schedule(services: CliServices, args: argparse.Namespace) -
 
 async def org_set_schedule(services: CliServices, args: argparse.Namespace) -> Any:
     return await services.schedules.set_org(args.org_id, schedule_option(args))
-
-
-def size_option(text: str, option: str) -> int:
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise UsageError(f"{option}: {exc}") from None
 
 
 async def fsck(services: CliServices, args: argparse.Namespace) -> Any:
