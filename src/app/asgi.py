@@ -10,7 +10,8 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 
 from adapters.http.api import create_litestar
-from app.composition import Container, Overrides, build
+from app.composition import Overrides, build
+from app.container import Container
 from app.settings import Settings
 from app.workers import WorkerRunner
 from domain.errors import DomainError

@@ -5,28 +5,28 @@ cases onto them. The server (`app.asgi`), the CLI (`app.cli`) and the unit tests
 Adapters are imported where they are built, so a command that needs none of them (`--help`) never pays
 for importing SQLAlchemy, alembic, obstore or the Redis client.
 
-To add a service: give `Container` a field, build it in `build` (from an `Overrides` field when tests
-must replace it), and name it in the Protocol of the edge that uses it (`adapters/http/services.py`,
-`adapters/cli/services.py`): the HTTP edge offers every member of its Protocol, nothing else to edit.
+To add a service: give `Container` (`app/container.py`) a field, build it in `build` (from an `Overrides`
+field when tests must replace it), and name it in the Protocol of the edge that uses it
+(`adapters/http/services.py`, `adapters/cli/services.py`): the HTTP edge offers every member of its
+Protocol, nothing else to edit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 from adapters.http.answers import answer_for
-from adapters.http.gate import UploadGate
 from adapters.http.metrics import Metrics
 from adapters.runtime.clock import SystemClock, Uuid7Factory
 from app import backends
 from app.alerting import Alerting, alerting
+from app.container import Container
 from app.eventlog import CHECKPOINT_EVERY, LogSigning, ScrubWorker, log_signing, scrub_every, scrubber
 from app.settings import Settings
-from app.workers import Leases, SoleReplica, Worker
+from app.workers import SoleReplica, Worker
 from domain.attempts import FAILURES_PER_MINUTE, FailedAttempts
 from domain.destroy import DestroySystem
 from domain.errors import DomainError
@@ -51,20 +51,15 @@ from domain.ports import (
 from domain.reaper import Reaper
 from domain.refusals import Refusals
 from domain.registry import Registry
-from domain.report import Reports
 from domain.restore import BackupAccess
 from domain.schedules import Schedules
-from domain.scrub import Scrubber
 from domain.systems import SystemAdmin
-from domain.webhook_admin import WebhookAdmin
 from domain.webhooks import RetryPolicy
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from adapters.http.console import ConsoleServices
     from adapters.runtime.logkey import Ed25519Signer
-    from adapters.sql.migrate import Migrated
 
 # A console session never outlives this (SessionPolicy.absolute): how long a sign-out is remembered.
 SESSION_LONGEST = 8 * 3600
@@ -105,113 +100,6 @@ class Overrides:
     webhook_retry: RetryPolicy | None = None
     """When refused deliveries are tried again (default: the domain's RetryPolicy, 24 h)."""
     webhook_sender: WebhookSender | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Container:
-    """Every service of one process. The edges take what they need through their own Protocols."""
-
-    settings: Settings
-    directory: SystemDirectory
-    catalog: BackupCatalog
-    objects: ObjectStore
-    limiter: RateLimiter
-    clock: Clock
-    ids: IdFactory
-    maintenance: MaintenanceCatalog | None
-    """The whole ledger for fsck and the reaper; None when the ledger cannot be seen whole."""
-    events: EventLog
-    """The event log, for its readers (log show, the admin API, the console, the checkpointer)."""
-    ingest: IngestBackup
-    metrics: Metrics
-    """This service's Prometheus registry (one per container: tests build many in one process)."""
-    registry: Registry
-    access: BackupAccess
-    """Appliances' access to their own backups; BACKUP_APPEND_ONLY refuses their deletes."""
-    operator_access: BackupAccess
-    """Operators' access (CLI, admin API): append-only mode binds appliances only."""
-    orgs: OrgAdmin
-    systems: SystemAdmin
-    health: SystemHealth
-    schedules: Schedules
-    alerting: Alerting
-    """Webhooks, the schedule evaluator and the notifier (`app.alerting`)."""
-    destroy: DestroySystem
-    history: History
-    retention: RetentionAdmin
-    log: LogSigning
-    """The log's key, checkpoints, checkpointer and audit."""
-    fsck: Fsck | None
-    scrubber: Scrubber | None
-    """Re-reads stored objects (BACKUP_VERIFY_EVERY, BACKUP_VERIFY_RATE); None without the whole ledger."""
-    reaper: Reaper | None
-    attempts: FailedAttempts
-    """Failed console sign-ins and admin bearer tokens, limited per client address."""
-    signed_out: RateLimiter
-    """Console sessions signed out before they expire: one hit per session id, remembered for a session's
-    longest life (on Redis, by every replica)."""
-    workers: tuple[Worker, ...] = ()
-    """The serve process's background workers (`app.workers`)."""
-    leases: Leases = field(default_factory=SoleReplica)
-    """What holds each worker's lease: the shared ledger, so one replica at a time does the work."""
-    engine: AsyncEngine | None = None
-    read_engine: AsyncEngine | None = None
-    """Authentication's reads (on SQLite, connections beside the writer's); disposed with the engine."""
-
-    @cached_property
-    def gate(self) -> UploadGate:
-        """The HTTP edge's bounds on uploads in flight per system and on silent bodies."""
-        return UploadGate(self.settings.body_idle_timeout.total_seconds(), self.settings.max_uploads_per_system)
-
-    @cached_property
-    def console(self) -> ConsoleServices | None:
-        """The operator console's services, when an admin token turns it on. Built on first use: its
-        templates and Litestar would cost every CLI command half a second."""
-        if self.settings.admin_token is None:
-            return None
-        from adapters.http.console import ConsoleServices
-
-        return ConsoleServices(
-            clock=self.clock,
-            schedule=self.settings.schedule,
-            admin_token=self.settings.admin_token,
-            attempts=self.attempts,
-            signed_out=self.signed_out,
-        )
-
-    async def system_states(self) -> dict[str, int]:
-        """How many systems are in each state, for /metrics."""
-        return {state.value: count for state, count in (await self.systems.count_states()).items()}
-
-    async def start(self) -> Migrated | None:
-        """Bring the schema up to date (idempotent; serialised across replicas on PostgreSQL); what was
-        done, or None when no database is in use."""
-        if self.engine is None:
-            return None
-        from adapters.sql.migrate import upgrade
-
-        return await upgrade(self.engine)
-
-    @property
-    def webhooks(self) -> WebhookAdmin:
-        return self.alerting.webhooks
-
-    @property
-    def reports(self) -> Reports:
-        return Reports(systems=self.systems, orgs=self.orgs, health=self.health, log=self.events, clock=self.clock)
-
-    async def close(self) -> None:
-        close_sender = getattr(self.alerting.sender, "aclose", None)
-        if close_sender is not None:
-            await close_sender()
-        if self.read_engine is not None and self.read_engine is not self.engine:
-            await self.read_engine.dispose()
-        if self.engine is not None:
-            await self.engine.dispose()
-        for limiter in (self.limiter, self.attempts.limiter, self.signed_out):
-            close = getattr(limiter, "aclose", None)
-            if close is not None:
-                await close()
 
 
 def build(settings: Settings, overrides: Overrides | None = None) -> Container:
