@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.sql import SqlBackupCatalog, SqlSystemDirectory, make_engine, make_read_engine, upgrade
 from adapters.sql.writer import writer_of
 from domain.credentials import hash_secret
+from domain.errors import CatalogUnavailable
+from domain.ledger import Committed
 from domain.model import BackupState, Limits, Organization, SystemIdentity
 from tests.integration.contracts.builders import intent, new_org, new_system, now
 
@@ -109,3 +111,33 @@ def writer_of_engine(engine: AsyncEngine) -> Engine:
     writer = writer_of(engine)
     assert writer is not None
     return writer.engine
+
+
+async def test_concurrent_commits_share_fsyncs_and_a_refusal_rolls_back_only_its_own(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path}/backups.db")
+    try:
+        await upgrade(engine)
+        directory, catalog = SqlSystemDirectory(engine), SqlBackupCatalog(engine)
+        org = await new_org(directory)
+        systems = [await new_system(directory, org, f"fw-{n}") for n in range(12)]
+        intents = [intent(who, 10 + n) for n, who in enumerate(systems)]
+        await asyncio.gather(*(catalog.begin_upload(backup) for backup in intents))
+        commits: list[str] = []
+        event.listen(writer_of_engine(engine), "commit", lambda _connection: commits.append("commit"))
+        gone = replace(intents[5], id="never-begun")  # no intent: its commit fails, alone
+        results = await asyncio.gather(
+            *(
+                catalog.commit_upload(replace(b if n != 5 else gone, sha256=f"{n:064x}"), LIMITS, now())
+                for n, b in enumerate(intents)
+            ),
+            return_exceptions=True,
+        )
+        assert isinstance(results[5], CatalogUnavailable)
+        assert [r.backup.id for n, r in enumerate(results) if n != 5 and isinstance(r, Committed)] == [
+            b.id for n, b in enumerate(intents) if n != 5
+        ]
+        assert len(commits) < len(intents) - 1  # groups: fewer COMMITs (fsyncs) than the 11 commits stored
+        stored = {b.id for who in systems for b in await catalog.stored_backups(who.system_id)}
+        assert stored == {b.id for n, b in enumerate(intents) if n != 5}
+    finally:
+        await engine.dispose()
