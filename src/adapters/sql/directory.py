@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
@@ -101,19 +102,8 @@ class SqlSystemDirectory(SqlAuthentication):
 
     async def set_suspended(self, system_key: str, suspended: bool) -> None:
         """Raises NotFound for an unknown key."""
-        async with guarded(), self._sessions.begin() as session:
-            result = await session.execute(
-                update(SystemRow)
-                .where(SystemRow.system_key == system_key)
-                .values(suspended=suspended)
-                .returning(SystemRow.id, SystemRow.org_id)
-            )
-            row = result.first()
-            if row is None:
-                raise NotFound(f"system {system_key} not found")
-            kind = EventType.SYSTEM_SUSPENDED if suspended else EventType.SYSTEM_RESUMED
-            who = SystemIdentity(system_id=row.id, system_key=system_key, org_id=row.org_id)
-            await self._log(session, system_event(kind, who, self._clock.now()))
+        kind = EventType.SYSTEM_SUSPENDED if suspended else EventType.SYSTEM_RESUMED
+        await self._change_system(system_key, kind, suspended=suspended)
 
     async def list_orgs(self) -> list[Organization]:
         """Every organization, by id."""
@@ -123,28 +113,11 @@ class SqlSystemDirectory(SqlAuthentication):
 
     async def set_org_quota(self, org_id: str, quota_bytes: int | None) -> Organization:
         """Raises NotFound for an unknown id."""
-        async with guarded(), self._sessions.begin() as session:
-            # Locked like a commit does, so a racing upload sees the old quota or the new one, whole.
-            row = await session.scalar(select(OrganizationRow).where(OrganizationRow.id == org_id).with_for_update())
-            if row is None:
-                raise NotFound(f"organization {org_id} not found")
-            row.quota_bytes = quota_bytes
-            org = row.to_domain()
-            await self._log(session, org_event(EventType.ORG_QUOTA_CHANGED, org, self._clock.now()))
-            return org
+        return await self._change_org(org_id, EventType.ORG_QUOTA_CHANGED, {"quota_bytes": quota_bytes})
 
     async def set_org_retention(self, org_id: str, policy: RetentionPolicy | None) -> Organization:
         """Raises NotFound for an unknown id."""
-        async with guarded(), self._sessions.begin() as session:
-            # Locked like a commit does: a racing upload prunes under the old policy or the new one, whole.
-            row = await session.scalar(select(OrganizationRow).where(OrganizationRow.id == org_id).with_for_update())
-            if row is None:
-                raise NotFound(f"organization {org_id} not found")
-            for column, value in policy_values(policy).items():
-                setattr(row, column, value)
-            org = row.to_domain()
-            await self._log(session, org_event(EventType.ORG_RETENTION_CHANGED, org, self._clock.now()))
-            return org
+        return await self._change_org(org_id, EventType.ORG_RETENTION_CHANGED, policy_values(policy))
 
     async def get_system(self, system_key: str) -> SystemRecord | None:
         async with guarded(), self._sessions() as session:
@@ -166,18 +139,7 @@ class SqlSystemDirectory(SqlAuthentication):
 
     async def set_secret(self, system_key: str, secret_hash: str) -> None:
         """Raises NotFound for an unknown key."""
-        async with guarded(), self._sessions.begin() as session:
-            result = await session.execute(
-                update(SystemRow)
-                .where(SystemRow.system_key == system_key)
-                .values(secret_hash=secret_hash)
-                .returning(SystemRow.id, SystemRow.org_id)
-            )
-            row = result.first()
-            if row is None:
-                raise NotFound(f"system {system_key} not found")
-            who = SystemIdentity(system_id=row.id, system_key=system_key, org_id=row.org_id)
-            await self._log(session, system_event(EventType.SYSTEM_SECRET_ROTATED, who, self._clock.now()))
+        await self._change_system(system_key, EventType.SYSTEM_SECRET_ROTATED, secret_hash=secret_hash)
 
     async def delete_system(self, system_key: str) -> None:
         """Absent keys are a no-op.
@@ -198,6 +160,36 @@ class SqlSystemDirectory(SqlAuthentication):
                     await self._log(session, system_event(EventType.SYSTEM_DESTROYED, who, self._clock.now()))
         except IntegrityError as error:
             raise Conflict(f"system {system_key} still has backups; run the deletion again") from error
+
+    async def _change_system(self, system_key: str, kind: EventType, **values: object) -> None:
+        """Set `values` on the system's row and log `kind`, in one transaction. Raises NotFound for an
+        unknown key."""
+        async with guarded(), self._sessions.begin() as session:
+            result = await session.execute(
+                update(SystemRow)
+                .where(SystemRow.system_key == system_key)
+                .values(**values)
+                .returning(SystemRow.id, SystemRow.org_id)
+            )
+            row = result.first()
+            if row is None:
+                raise NotFound(f"system {system_key} not found")
+            who = SystemIdentity(system_id=row.id, system_key=system_key, org_id=row.org_id)
+            await self._log(session, system_event(kind, who, self._clock.now()))
+
+    async def _change_org(self, org_id: str, kind: EventType, values: Mapping[str, object]) -> Organization:
+        """Set `values` on the organization's row and log `kind` with its settings after, in one
+        transaction. Raises NotFound for an unknown id."""
+        async with guarded(), self._sessions.begin() as session:
+            # Locked like a commit does: a racing upload sees the old quota and policy or the new ones, whole.
+            row = await session.scalar(select(OrganizationRow).where(OrganizationRow.id == org_id).with_for_update())
+            if row is None:
+                raise NotFound(f"organization {org_id} not found")
+            for column, value in values.items():
+                setattr(row, column, value)
+            org = row.to_domain()
+            await self._log(session, org_event(kind, org, self._clock.now()))
+            return org
 
     async def _log(self, session: AsyncSession, event: NewEvent) -> None:
         """Append `event` in the session's transaction, after what it changed (flushed first)."""
