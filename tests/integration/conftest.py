@@ -90,6 +90,16 @@ def s3_env(s3: S3Service) -> dict[str, str]:
 # --- SystemDirectory + BackupCatalog ---------------------------------------------------------------
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of each SQL backend: a SQLite file in a directory not made yet, or the run's PostgreSQL. Sync,
+    so that the session-scoped PostgreSQL fixture can run its own event loop."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/nested/dir/backups.db"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
     """The database URL of the backend under test (None in memory). Sync, so that the session-scoped

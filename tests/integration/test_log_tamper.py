@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -39,17 +38,9 @@ class Log:
                 await connection.execute(text(statement))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path}/log/backups.db"
-    found: str = request.getfixturevalue("postgres_url")
-    return found
-
-
 @pytest.fixture
-async def log(url: str) -> AsyncIterator[Log]:
-    engine = make_engine(url)
+async def log(sql_url: str) -> AsyncIterator[Log]:
+    engine = make_engine(sql_url)
     try:
         await migrated_and_empty(engine)
         directory = SqlSystemDirectory(engine)

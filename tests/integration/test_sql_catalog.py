@@ -26,18 +26,9 @@ from tests.integration.services import migrated_and_empty
 LIMITS = Limits(max_upload_size=1000, max_per_system=3, max_size_per_system=1000, max_size_per_org=0)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    # Sync, so that the session-scoped PostgreSQL fixture can run its own event loop.
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path}/nested/dir/backups.db"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = make_engine(database_url)
+async def engine(sql_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(sql_url)
     await migrated_and_empty(engine)
     yield engine
     await engine.dispose()
