@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 
+from domain.events import Event, format_at
 from domain.keeping import Preview
 from domain.model import Backup
 
@@ -144,3 +145,17 @@ def report_csv(report: Any) -> str:
 def _text(value: str) -> str:
     """A text cell a spreadsheet will not run as a formula (OWASP's CSV injection advice)."""
     return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
+
+
+def event_json(event: Event) -> dict[str, object]:
+    """SPEC's shape of an event log entry, the form `log show` and the admin API print."""
+    return {
+        "seq": event.seq,
+        "at": format_at(event.at),
+        "type": event.type.value,
+        "org_id": event.org_id,
+        "system_key": event.system_key,
+        "backup_id": event.backup_id,
+        "actor": event.actor.value,
+        "detail": dict(event.detail),
+    }

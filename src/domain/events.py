@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -123,19 +123,6 @@ class Event:
             detail=new.detail,
         )
 
-    def as_json(self) -> dict[str, object]:
-        """SPEC's entry shape, the form `log show` and the admin API print."""
-        return {
-            "seq": self.seq,
-            "at": format_at(self.at),
-            "type": self.type.value,
-            "org_id": self.org_id,
-            "system_key": self.system_key,
-            "backup_id": self.backup_id,
-            "actor": self.actor.value,
-            "detail": dict(self.detail),
-        }
-
 
 def format_at(at: datetime) -> str:
     """The stored and canonical form of a time: RFC 3339 UTC with microseconds, fixed width (so text
@@ -202,11 +189,6 @@ class EventQuery:
         )
 
 
-def numbered(first: int, new: Iterable[NewEvent]) -> list[Event]:
-    """`new` given consecutive seqs from `first`."""
-    return [Event.of(first + i, event) for i, event in enumerate(new)]
-
-
 def commit_events(committed: Committed, at: datetime) -> list[NewEvent]:
     """What one upload's commit did: `backup.stored` and a `backup.pruned` per victim (detail `rule`: the
     rule that dropped it, `superseded` for the upload itself), or one `backup.duplicate`/`backup.replayed`
@@ -261,16 +243,3 @@ def leaf_bytes(
         f'"org_id":{text["org_id"]},"seq":{seq},"system_key":{text["system_key"]},'
         f'"type":{json.dumps(type, ensure_ascii=False)}}}'
     ).encode()
-
-
-def leaf_of(event: Event) -> bytes:
-    return leaf_bytes(
-        event.seq,
-        format_at(event.at),
-        event.type.value,
-        event.org_id,
-        event.system_key,
-        event.backup_id,
-        event.actor.value,
-        encode_detail(event.detail),
-    )

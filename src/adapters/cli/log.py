@@ -7,6 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from adapters.cli.services import CliError, CliServices, JsonLines, Reported, UsageError
+from adapters.shapes import event_json
 from domain.errors import InvalidInput
 
 PAGE = 1000
@@ -21,7 +22,7 @@ async def log_show(services: CliServices, args: argparse.Namespace) -> Any:
     lines: list[dict[str, object]] = []
     while True:
         page = await services.history.page(query)
-        lines.extend(event.as_json() for event in page.events)
+        lines.extend(event_json(event) for event in page.events)
         if page.next_after is None:
             return JsonLines(lines)
         query = replace(query, after=page.next_after)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.memory.tables import Tables
-from domain.events import Event, EventQuery, leaf_of
+from domain.events import Event, EventQuery, encode_detail, format_at, leaf_bytes
 
 
 class InMemoryEventLog:
@@ -18,4 +18,19 @@ class InMemoryEventLog:
         return found[::-1][: query.limit] if query.newest_first else found[: query.limit]
 
     async def leaves(self, after: int, limit: int) -> list[tuple[int, bytes]]:
-        return [(event.seq, leaf_of(event)) for event in await self.events_after(after, limit)]
+        return [(event.seq, _leaf(event)) for event in await self.events_after(after, limit)]
+
+
+def _leaf(event: Event) -> bytes:
+    """The canonical bytes of an entry held as values: its fields in their stored text forms (the SQL log
+    reads those forms straight from its columns)."""
+    return leaf_bytes(
+        event.seq,
+        format_at(event.at),
+        event.type.value,
+        event.org_id,
+        event.system_key,
+        event.backup_id,
+        event.actor.value,
+        encode_detail(event.detail),
+    )

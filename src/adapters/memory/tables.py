@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from domain.events import Event, NewEvent, numbered
+from domain.events import Event, NewEvent
 from domain.health import LastError, ScheduleOverride
 from domain.model import Backup, Organization, SystemIdentity
 from domain.ports import StoredCheckpoint
@@ -58,7 +58,7 @@ class Tables:
         """Append a change's entries with the next seqs. The in-memory adapters call it in the same
         synchronous step as the change itself, which is what the SQL transaction gives."""
         first = len(self.events)
-        self.events.extend(numbered(first, new))
+        self.events.extend(Event.of(first + i, event) for i, event in enumerate(new))
         return first
 
     def system_by_id(self, system_id: str) -> SystemEntry | None:

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from adapters.shapes import event_json
 from domain.credentials import hash_secret
 from domain.errors import TooLarge
 from domain.events import Actor, Event, EventQuery, EventType, Via
@@ -144,7 +145,7 @@ async def test_the_directorys_changes_are_logged_and_no_secret_ever(
     }
     assert log[7].detail == {"via": "admin"}
     assert all(e.system_key == "fw-2" for e in log[1:] if e.type is not EventType.ORG_QUOTA_CHANGED)
-    printed = json.dumps([e.as_json() for e in log])
+    printed = json.dumps([event_json(e) for e in log])
     assert rotated not in printed
     assert rotated.split("$")[-1] not in printed
 

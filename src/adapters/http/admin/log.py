@@ -12,6 +12,7 @@ from adapters.http.admin.edge import ok
 from adapters.http.dto import Envelope
 from adapters.http.openapi import Documented, errors
 from adapters.http.services import Service
+from adapters.shapes import event_json
 from domain.history import History
 
 
@@ -48,7 +49,7 @@ async def show_log(
     `system`, from `since` (a duration back from now, `36h`, or an RFC 3339 date or time), of one `type`."""
     query = history.query(system_key=system, since=since, type=type, after=after, limit=limit)
     page = await history.page(query)
-    events = [msgspec.convert(event.as_json(), EventOut) for event in page.events]
+    events = [msgspec.convert(event_json(event), EventOut) for event in page.events]
     return ok(LogPage(events=events, next_after=page.next_after))
 
 
