@@ -16,6 +16,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import event
 
+from adapters.sql.writer import writer_of
 from app.asgi import app_for
 from app.composition import Overrides, build
 from tests.integration.live import provision, settings_for
@@ -38,6 +39,10 @@ def served(tmp_path: Path) -> Iterator[tuple[TestClient[Litestar], list[str], An
         seen.append(" ".join(statement.split()))
 
     event.listen(container.engine.sync_engine, "before_cursor_execute", record)
+    # An upload's write transactions run on SQLite's writer thread, on a connection of its own.
+    writer = writer_of(container.engine)
+    assert writer is not None
+    event.listen(writer.engine, "before_cursor_execute", record)
     with TestClient(app_for(container)) as http:
         time.sleep(1)
         yield http, seen, tenant
